@@ -1,0 +1,46 @@
+//===- KilnToLinalg.cpp - Lower kiln ops to linalg ------------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir {
+namespace kiln {
+#define GEN_PASS_DEF_KILNLOWERTOLINALG
+#include "kiln/Conversion/Passes.h.inc"
+} // namespace kiln
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {}
+
+namespace {
+struct KilnLowerToLinalgPass
+    : public kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.addIllegalDialect<KilnDialect>();
+    target.addLegalOp<ParamOp>();
+    RewritePatternSet patterns(&getContext());
+    populateKilnToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,39 @@
+# -*- Python -*-
+# lit configuration of the Kiln regression tests.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
+                   "Inputs", "lit.local.cfg"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%kiln_src_root", config.kiln_src_root))
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+config.environment["PYTHONPATH"] = os.path.join(config.kiln_src_root, "python")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tools = [
+    ToolSubst("kiln-opt", unresolved="fatal"),
+    ToolSubst("kiln-run", unresolved="ignore"),
+    ToolSubst("kiln-compile", unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir, config.llvm_tools_dir])
+
+# GPU features: present only where ptxas / a CUDA driver are.
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+if config.enable_cuda_runtime_tests and os.path.exists("/dev/nvidia0"):
+    config.available_features.add("cuda-gpu")
