@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -559,6 +560,11 @@ int runTool(const Options &options) {
   if (rc >= 0)
     return rc;
 
+  std::error_code ec;
+  std::filesystem::create_directories(options.outputDir, ec);
+  if (ec)
+    return error("cannot create output directory '" + options.outputDir +
+                 "': " + ec.message());
   for (int32_t o = 0; o < numOutputs; ++o) {
     NpyArray &array = outputArrays[o];
     if (array.dtype == KILN_DTYPE_BF16) {

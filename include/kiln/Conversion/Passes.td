@@ -19,6 +19,11 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
     variable-length forms, pack/unpack) become explicit `scf` loops over
     `tensor` slices. `kiln.param` stays: it names a weight, and turning it
     into an argument is the job of the compile pipeline.
+
+    Reductions (norms, attention scores and softmax, scan and conv sums)
+    accumulate in f32 when the storage type is narrower. Embedding ids are
+    clamped into `[0, vocab)` and pack lengths into `[0, seq_len]`, so
+    malformed inputs never read or write out of bounds.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -1,10 +1,12 @@
 //===- KilnToLinalg.cpp - Lower kiln ops to linalg ------------------------===//
 //
-// Part of Kiln.
+// Part of Kiln. The pass and the pattern registry; the patterns live in one
+// file per op family (Linear, Pointwise, Norm, Attention, StateSpace, Pack).
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+#include "LoweringUtils.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,7 +26,14 @@ namespace kiln {
 using namespace mlir;
 using namespace mlir::kiln;
 
-void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {}
+void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {
+  lowering::populateLinearPatterns(patterns);
+  lowering::populatePointwisePatterns(patterns);
+  lowering::populateNormPatterns(patterns);
+  lowering::populateAttentionPatterns(patterns);
+  lowering::populateStateSpacePatterns(patterns);
+  lowering::populatePackPatterns(patterns);
+}
 
 namespace {
 struct KilnLowerToLinalgPass

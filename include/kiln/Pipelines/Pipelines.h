@@ -1,0 +1,44 @@
+//===- Pipelines.h - Named compilation pipelines ----------------*- C++ -*-===//
+//
+// Part of Kiln. The pipelines kiln-compile runs, registered under the same
+// names in kiln-opt so that every stage can be replayed and inspected.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PIPELINES_PIPELINES_H
+#define KILN_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+namespace kiln {
+
+/// Options of `kiln-cpu-pipeline`.
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<int64_t> weightAlignment{
+      *this, "weight-alignment",
+      llvm::cl::desc("Byte alignment of each weight in the weights file"),
+      llvm::cl::init(64)};
+};
+
+/// Stage 1: kiln ops to linalg/tensor/scf, weights bound to one buffer.
+void buildCpuLoweringStage(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Stage 2: one-shot bufferization and deallocation.
+void buildCpuBufferizationStage(OpPassManager &pm,
+                                const CpuPipelineOptions &options);
+
+/// Stage 3: loops, then the LLVM dialect.
+void buildCpuToLLVMStage(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// All three stages: a kiln module in, an LLVM dialect module out.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers `kiln-cpu-pipeline` (and its stages) with the pass registry.
+void registerKilnPipelines();
+
+} // namespace kiln
+} // namespace mlir
+
+#endif // KILN_PIPELINES_PIPELINES_H

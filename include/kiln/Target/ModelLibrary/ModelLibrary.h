@@ -1,0 +1,104 @@
+//===- ModelLibrary.h - Write a compiled model directory --------*- C++ -*-===//
+//
+// Part of Kiln. What kiln-compile needs beyond the pass pipeline: the
+// entry-point signatures of a kiln module, the weights plan that
+// kiln-bind-params recorded, the C-ABI interface (kiln_model_abi.h) emitted
+// into the LLVM module, object emission, and the manifest and header.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TARGET_MODELLIBRARY_MODELLIBRARY_H
+#define KILN_TARGET_MODELLIBRARY_MODELLIBRARY_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace llvm {
+class Module;
+} // namespace llvm
+
+namespace mlir {
+namespace kiln {
+
+/// One input or output of an entry point, as the runtime sees it.
+struct TensorSignature {
+  std::string name;
+  int32_t dtype = 0; ///< KILN_ABI_DTYPE_*
+  int64_t elementBytes = 0;
+  SmallVector<int64_t> dims; ///< -1 for dynamic
+  SmallVector<std::string> dimNames; ///< empty for static dims
+};
+
+/// One public function of the module.
+struct EntrySignature {
+  std::string name;
+  std::vector<TensorSignature> inputs;
+  std::vector<TensorSignature> outputs;
+};
+
+/// One weight of the weights file, where the code reads it.
+struct PlannedWeight {
+  std::string name;
+  int32_t dtype = 0;
+  SmallVector<int64_t> shape;
+  uint64_t offset = 0;
+  uint64_t nbytes = 0;
+};
+
+/// Facts about the weights file the library is built for.
+struct WeightsFileInfo {
+  std::string fileName;
+  uint64_t fileSize = 0;
+  uint64_t headerHash = 0;
+  uint64_t dataSize = 0;
+};
+
+/// Reads the signatures of the public functions of a kiln module (before
+/// lowering). Names come from the `kiln.name` argument/result attribute,
+/// dynamic dim names from `kiln.dims` (defaults: input<i>/output<i>;
+/// batch, seq, dim<k>). Fails with a located error on unsupported element
+/// types or output dims that no input binds.
+FailureOr<std::vector<EntrySignature>> collectEntrySignatures(ModuleOp module);
+
+/// Reads the `kiln.weights` plan that kiln-bind-params put on the module.
+FailureOr<std::vector<PlannedWeight>> readWeightsPlan(ModuleOp module);
+
+/// The KILN_ABI_DTYPE_* code and byte size of an element type, or failure.
+FailureOr<std::pair<int32_t, int64_t>> getAbiDType(Type elementType);
+
+/// Spelling of a KILN_ABI_DTYPE_* code in safetensors ("F32", ...).
+StringRef getDTypeName(int32_t dtype);
+
+/// Adds `kiln_model_describe` and one entry wrapper per signature to the
+/// LLVM IR of the lowered module; the lowered functions become internal.
+llvm::Error emitModelInterface(llvm::Module &module,
+                               ArrayRef<EntrySignature> entries,
+                               ArrayRef<PlannedWeight> weights,
+                               const WeightsFileInfo &weightsFile);
+
+/// Optimizes `module` at -O`optLevel` for `cpu` ("host", "generic" or an
+/// LLVM CPU name) and writes an ELF object to `path`.
+llvm::Error emitObjectFile(llvm::Module &module, StringRef path, StringRef cpu,
+                           unsigned optLevel);
+
+/// model.json: entries, tensors, weights, compile flags, version.
+std::string renderManifest(ArrayRef<EntrySignature> entries,
+                           ArrayRef<PlannedWeight> weights,
+                           const WeightsFileInfo &weightsFile,
+                           ArrayRef<std::string> compileFlags);
+
+/// model.h: the entry points' signatures for C callers of kiln_runtime.h.
+std::string renderHeader(ArrayRef<EntrySignature> entries);
+
+/// Kiln's version string.
+StringRef getKilnVersion();
+
+} // namespace kiln
+} // namespace mlir
+
+#endif // KILN_TARGET_MODELLIBRARY_MODELLIBRARY_H

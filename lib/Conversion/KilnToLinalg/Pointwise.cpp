@@ -1,0 +1,162 @@
+//===- Pointwise.cpp - Lower token-wise kiln ops --------------------------===//
+//
+// Part of Kiln. Activations, residual adds, gating products, head reshapes and
+// the embedding gather: each is one `linalg.generic` or one reshape, so later
+// passes can fuse them into their producers and consumers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::lowering;
+
+namespace {
+
+struct ActivationLowering : OpConversionPattern<ActivationOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ActivationOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    Type elementType = op.getType().getElementType();
+    Type accType = accumulatorType(elementType);
+    Activation kind = op.getKind();
+    Value init =
+        emptyTensor(rewriter, loc, getSizes(rewriter, loc, input), elementType);
+    Value result = buildElementwise(
+        rewriter, loc, ValueRange{input}, init,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = convertFloat(b, l, args[0], accType);
+          return convertFloat(b, l, applyActivation(b, l, kind, x),
+                              elementType);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// kiln.add and kiln.mul: one elementwise generic with the arith op.
+template <typename KilnOp, typename ArithOp>
+struct BinaryLowering : OpConversionPattern<KilnOp> {
+  using OpConversionPattern<KilnOp>::OpConversionPattern;
+  using OpAdaptor = typename OpConversionPattern<KilnOp>::OpAdaptor;
+
+  LogicalResult
+  matchAndRewrite(KilnOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value lhs = adaptor.getLhs();
+    Value init = emptyTensor(rewriter, loc, getSizes(rewriter, loc, lhs),
+                             op.getType().getElementType());
+    Value result = buildElementwise(
+        rewriter, loc, ValueRange{lhs, adaptor.getRhs()}, init,
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return ArithOp::create(b, l, args[0], args[1]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SplitHeadsLowering : OpConversionPattern<SplitHeadsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(SplitHeadsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto inType = cast<RankedTensorType>(input.getType());
+    int64_t rank = inType.getRank();
+    int64_t heads = static_cast<int64_t>(op.getNumHeads());
+    int64_t width = inType.getShape().back();
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t i = 0; i < rank - 1; ++i)
+      reassoc.push_back({i});
+    reassoc.push_back({rank - 1, rank});
+    SmallVector<OpFoldResult> sizes = getSizes(rewriter, loc, input);
+    sizes.back() = rewriter.getIndexAttr(heads);
+    sizes.push_back(rewriter.getIndexAttr(width / heads));
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, op.getType(), input,
+                                                       reassoc, sizes);
+    return success();
+  }
+};
+
+struct MergeHeadsLowering : OpConversionPattern<MergeHeadsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MergeHeadsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    int64_t rank = op.getInput().getType().getRank();
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t i = 0; i < rank - 2; ++i)
+      reassoc.push_back({i});
+    reassoc.push_back({rank - 2, rank - 1});
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, op.getType(), adaptor.getInput(), reassoc);
+    return success();
+  }
+};
+
+struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table = adaptor.getTable();
+    Value ids = adaptor.getIds();
+    int64_t idsRank = cast<RankedTensorType>(ids.getType()).getRank();
+    unsigned numLoops = idsRank + 1;
+    SmallVector<OpFoldResult> sizes = getSizes(rewriter, loc, ids);
+    sizes.push_back(tensor::getMixedSize(rewriter, loc, table, 1));
+    Type elementType = op.getType().getElementType();
+    Value init = emptyTensor(rewriter, loc, sizes, elementType);
+
+    // Ids are clamped into [0, vocab) so that a bad id can never read outside
+    // the table. Reporting out-of-range ids as a run-time error is left to
+    // the runtime's error channel; until then the row read is the nearest
+    // valid one.
+    Value zero = indexConst(rewriter, loc, 0);
+    Value lastRow = arith::SubIOp::create(rewriter, loc,
+                                          getDimValue(rewriter, loc, table, 0),
+                                          indexConst(rewriter, loc, 1));
+    SmallVector<unsigned> idDims;
+    for (int64_t i = 0; i < idsRank; ++i)
+      idDims.push_back(i);
+    SmallVector<utils::IteratorType> iterators(numLoops,
+                                               utils::IteratorType::parallel);
+    Value result = buildGeneric(
+        rewriter, loc, ValueRange{ids},
+        {dimsMap(rewriter.getContext(), numLoops, idDims)}, init, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value id =
+              arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          id = arith::MaxSIOp::create(b, l, id, zero);
+          id = arith::MinSIOp::create(b, l, id, lastRow);
+          Value column = linalg::IndexOp::create(b, l, idsRank);
+          return tensor::ExtractOp::create(b, l, table, ValueRange{id, column});
+        });
+    rewriter.replaceOp(op, castToType(rewriter, loc, result, op.getType()));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::kiln::lowering::populatePointwisePatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ActivationLowering, BinaryLowering<AddOp, arith::AddFOp>,
+               BinaryLowering<MulOp, arith::MulFOp>, SplitHeadsLowering,
+               MergeHeadsLowering, EmbeddingLowering>(patterns.getContext());
+}

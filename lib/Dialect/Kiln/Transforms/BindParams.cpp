@@ -1,0 +1,145 @@
+//===- BindParams.cpp - Bind kiln.param ops to a weights buffer -----------===//
+//
+// Part of Kiln. Implements kiln-bind-params: weights are read in place from
+// one mmapped buffer, so the plan of that buffer is made here, once, and
+// recorded on the module for the writer of the weights file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir {
+namespace kiln {
+#define GEN_PASS_DEF_KILNBINDPARAMS
+#include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// One weight of the planned buffer.
+struct PlannedWeight {
+  RankedTensorType type;
+  int64_t offset = 0;
+};
+
+/// Bytes of one element of `type` (sub-byte types round up).
+int64_t elementBytes(Type type) {
+  return llvm::divideCeil(type.getIntOrFloatBitWidth(), 8);
+}
+
+struct KilnBindParamsPass
+    : public kiln::impl::KilnBindParamsBase<KilnBindParamsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (alignment <= 0 || !llvm::isPowerOf2_64(alignment)) {
+      module.emitError() << "kiln-bind-params: alignment must be a positive "
+                            "power of two, got "
+                         << alignment;
+      return signalPassFailure();
+    }
+
+    // Plan: distinct names in order of first use.
+    llvm::MapVector<StringRef, PlannedWeight> plan;
+    int64_t size = 0;
+    WalkResult walk = module.walk([&](ParamOp param) {
+      auto type = cast<RankedTensorType>(param.getType());
+      auto [it, inserted] = plan.insert({param.getName(), PlannedWeight()});
+      if (!inserted) {
+        if (it->second.type != type) {
+          param.emitOpError() << "names weight '" << param.getName()
+                              << "' with type " << type
+                              << ", but another use has type "
+                              << it->second.type;
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      }
+      it->second.type = type;
+      it->second.offset = llvm::alignTo(size, alignment);
+      size = it->second.offset +
+             type.getNumElements() * elementBytes(type.getElementType());
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+
+    MLIRContext *context = &getContext();
+    Builder builder(context);
+    SmallVector<Attribute> entries;
+    for (auto &[name, weight] : plan)
+      entries.push_back(builder.getDictionaryAttr(
+          {builder.getNamedAttr("name", builder.getStringAttr(name)),
+           builder.getNamedAttr("offset",
+                                builder.getI64IntegerAttr(weight.offset)),
+           builder.getNamedAttr("type", TypeAttr::get(weight.type))}));
+    module->setAttr("kiln.weights", builder.getArrayAttr(entries));
+
+    auto bufferType =
+        MemRefType::get({ShapedType::kDynamic}, builder.getI8Type());
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal() || !func.isPublic())
+        continue;
+      if (failed(func.insertArgument(0, bufferType,
+                                     builder.getDictionaryAttr(
+                                         builder.getNamedAttr(
+                                             "kiln.weights",
+                                             builder.getUnitAttr())),
+                                     func.getLoc())))
+        return signalPassFailure();
+      Value buffer = func.getArgument(0);
+      // One view per name and function, at the entry, so that no two
+      // `restrict` tensors alias. All views exist before any param is
+      // erased: the builder's insertion point may be a param.
+      OpBuilder b(func.getContext());
+      b.setInsertionPointToStart(&func.front());
+      llvm::DenseMap<StringAttr, Value> bound;
+      SmallVector<ParamOp> params;
+      func.walk([&](ParamOp param) { params.push_back(param); });
+      for (ParamOp param : params) {
+        Value &tensor = bound[param.getNameAttr()];
+        if (tensor)
+          continue;
+        PlannedWeight weight = plan.lookup(param.getName());
+        Location loc = param.getLoc();
+        Value offset = arith::ConstantIndexOp::create(b, loc, weight.offset);
+        auto viewType = MemRefType::get(weight.type.getShape(),
+                                        weight.type.getElementType());
+        Value view = memref::ViewOp::create(b, loc, viewType, buffer, offset,
+                                            ValueRange());
+        tensor = bufferization::ToTensorOp::create(b, loc, weight.type, view,
+                                                   /*restrict=*/true,
+                                                   /*writable=*/false);
+      }
+      for (ParamOp param : params) {
+        param.replaceAllUsesWith(bound.lookup(param.getNameAttr()));
+        param.erase();
+      }
+    }
+
+    // Params in functions that are not entry points have no buffer to read.
+    WalkResult leftover = module.walk([](ParamOp param) {
+      param.emitOpError("is in a private or external function; weights can "
+                        "only be read in public functions (entry points)");
+      return WalkResult::interrupt();
+    });
+    if (leftover.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,101 @@
+//===- CpuPipeline.cpp - The CPU compilation pipeline ---------------------===//
+//
+// Part of Kiln. kiln -> linalg on tensors -> bufferized loops -> LLVM
+// dialect. kiln-compile and `kiln-opt --kiln-cpu-pipeline` build the same
+// pass list from these functions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Conversion/Passes.h"
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
+                                       const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  KilnBindParamsOptions bindOptions;
+  bindOptions.alignment = options.weightAlignment;
+  pm.addPass(createKilnBindParams(bindOptions));
+}
+
+void mlir::kiln::buildCpuBufferizationStage(OpPassManager &pm,
+                                            const CpuPipelineOptions &) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // Entry points take and return dense row-major buffers; the runtime
+  // stages anything strided.
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
+                                     const CpuPipelineOptions &) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Loads and stores through reshapes read the underlying buffer directly;
+  // afterwards no reshape with several dynamic sizes in one group is left
+  // for expand-strided-metadata, which crashes on them in MLIR 22.1.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  // Allocations go through _mlir_memref_to_llvm_alloc/free, which the model
+  // support library routes to the context's arena.
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
+                                  const CpuPipelineOptions &options) {
+  buildCpuLoweringStage(pm, options);
+  buildCpuBufferizationStage(pm, options);
+  buildCpuToLLVMStage(pm, options);
+}
+
+void mlir::kiln::registerKilnPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "kiln-cpu-pipeline",
+      "Compile a kiln module to the LLVM dialect for the CPU (what "
+      "kiln-compile runs)",
+      buildCpuPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "kiln-cpu-lowering-stage",
+      "Stage 1 of kiln-cpu-pipeline: kiln to linalg, weights bound",
+      buildCpuLoweringStage);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "kiln-cpu-bufferization-stage",
+      "Stage 2 of kiln-cpu-pipeline: bufferization and deallocation",
+      buildCpuBufferizationStage);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "kiln-cpu-to-llvm-stage",
+      "Stage 3 of kiln-cpu-pipeline: loops and the LLVM dialect",
+      buildCpuToLLVMStage);
+}

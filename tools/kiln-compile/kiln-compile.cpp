@@ -1,0 +1,383 @@
+//===- kiln-compile.cpp - Ahead-of-time compiler for kiln models ----------===//
+//
+// Part of Kiln. A kiln module plus its weights in; a model directory out:
+// model.so (C ABI, kiln_model_abi.h), model.h, model.weights.safetensors
+// (the weights where the code reads them) and model.json (the manifest).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/InitAll.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Target/ModelLibrary/ModelLibrary.h"
+#include "kiln/Target/Safetensors/Safetensors.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::kiln;
+namespace st = ::kiln::safetensors;
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory category("kiln-compile options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+                               cl::Required, cl::cat(category));
+cl::opt<std::string> outputDir("o", cl::desc("Output directory"),
+                               cl::value_desc("dir"), cl::Required,
+                               cl::cat(category));
+cl::opt<std::string> weightsFile(
+    "weights", cl::desc("Weights of the model's kiln.param ops"),
+    cl::value_desc("file.safetensors"), cl::cat(category));
+cl::opt<std::string> cpu("cpu",
+                         cl::desc("Target CPU: host (default), generic (a "
+                                  "portable x86-64 baseline) or an LLVM CPU "
+                                  "name such as sapphirerapids"),
+                         cl::init("host"), cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
+                           cl::init(3), cl::Prefix, cl::cat(category));
+cl::opt<std::string> emit("emit",
+                          cl::desc("Print the IR after a stage and stop: "
+                                   "kiln, linalg, llvm"),
+                          cl::value_desc("stage"), cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
+                    cl::cat(category));
+cl::opt<std::string> linker("linker",
+                            cl::desc("C compiler driver used to link model.so "
+                                     "(default: clang-22, clang, cc)"),
+                            cl::cat(category));
+
+/// Prints "[kiln-compile] stage ... 0.12 s" lines to stderr.
+class Progress {
+public:
+  void begin(StringRef stage) {
+    current = stage.str();
+    start = std::chrono::steady_clock::now();
+    if (!quiet)
+      llvm::errs() << "[kiln-compile] " << stage << " ...";
+  }
+  void end() {
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    total += seconds;
+    if (!quiet)
+      llvm::errs() << llvm::format(" %.2f s\n", seconds);
+  }
+  void fail() {
+    if (!quiet)
+      llvm::errs() << " failed\n";
+  }
+  double totalSeconds() const { return total; }
+
+private:
+  std::string current;
+  std::chrono::steady_clock::time_point start;
+  double total = 0;
+};
+
+int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "kiln-compile") << message << "\n";
+  return 1;
+}
+
+int fail(llvm::Error error) {
+  std::string message = llvm::toString(std::move(error));
+  return fail(message);
+}
+
+/// Writes `text` to `path` atomically enough for our purposes.
+llvm::Error writeText(StringRef path, StringRef text) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write '" + path.str() +
+                                           "': " + ec.message());
+  out.os() << text;
+  out.keep();
+  return llvm::Error::success();
+}
+
+/// The directory holding libkiln_model_support.a: <bindir>/../lib.
+std::string findSupportLibrary(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&findSupportLibrary));
+  SmallString<256> path(llvm::sys::path::parent_path(exe));
+  llvm::sys::path::append(path, "..", "lib", "libkiln_model_support.a");
+  return std::string(path);
+}
+
+/// Checks every planned weight against the weights file and adds it to the
+/// writer (by reference: the file stays mapped until the write).
+llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
+                           const st::SafetensorsFile *source,
+                           st::SafetensorsWriter &writer) {
+  if (!plan.empty() && !source)
+    return llvm::createStringError(
+        "the model reads " + std::to_string(plan.size()) +
+        " weights (first: '" + plan.front().name +
+        "') but no --weights file was given");
+  for (const PlannedWeight &weight : plan) {
+    const st::TensorInfo *tensor = source->lookup(weight.name);
+    if (!tensor)
+      return llvm::createStringError("weight '" + weight.name +
+                                     "' is not in " + source->getPath().str());
+    StringRef wantType = getDTypeName(weight.dtype);
+    auto describe = [](StringRef dtype, ArrayRef<int64_t> shape) {
+      std::string text = dtype.str() + " [";
+      for (auto [i, d] : llvm::enumerate(shape))
+        text += (i ? ", " : "") + std::to_string(d);
+      return text + "]";
+    };
+    if (st::dtypeName(tensor->dtype) != wantType ||
+        ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(weight.shape))
+      return llvm::createStringError(
+          "weight '" + weight.name + "': the model expects " +
+          describe(wantType, weight.shape) + " but " +
+          source->getPath().str() + " has " +
+          describe(st::dtypeName(tensor->dtype), tensor->shape));
+    if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
+                                                tensor->shape, tensor->bytes))
+      return error;
+  }
+  const st::SafetensorsLayout &layout = writer.getLayout();
+  for (auto [weight, offset] : llvm::zip(plan, layout.tensorOffsets))
+    if (weight.offset != offset)
+      return llvm::createStringError(
+          "internal error: weight '" + weight.name + "' planned at offset " +
+          std::to_string(weight.offset) + " but written at " +
+          std::to_string(offset));
+  return llvm::Error::success();
+}
+
+/// Links `object` into `library` with the system C compiler driver.
+llvm::Error linkSharedLibrary(StringRef object, StringRef library,
+                              StringRef supportLibrary) {
+  std::string driver = linker;
+  if (driver.empty()) {
+    for (StringRef candidate : {"clang-22", "clang", "cc"}) {
+      if (llvm::ErrorOr<std::string> found =
+              llvm::sys::findProgramByName(candidate)) {
+        driver = *found;
+        break;
+      }
+    }
+  } else if (llvm::ErrorOr<std::string> found =
+                 llvm::sys::findProgramByName(driver)) {
+    driver = *found;
+  }
+  if (driver.empty())
+    return llvm::createStringError(
+        "no C compiler driver to link model.so (looked for clang-22, clang, "
+        "cc; set one with --linker)");
+  if (!llvm::sys::fs::exists(supportLibrary))
+    return llvm::createStringError("support library not found at " +
+                                   supportLibrary.str());
+  SmallVector<StringRef> args = {driver,         "-shared",      "-o",
+                                 library,        object,         supportLibrary,
+                                 "-lm",          "-Wl,-z,defs",  "-Wl,--gc-sections",
+                                 "-Wl,-O1"};
+  std::string errorMessage;
+  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
+                                     &errorMessage);
+  if (rc != 0)
+    return llvm::createStringError("linking " + library.str() + " with " +
+                                   driver + " failed" +
+                                   (errorMessage.empty()
+                                        ? ""
+                                        : ": " + errorMessage));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "kiln-compile: compile a kiln model ahead of time into a model "
+      "directory\n\n  kiln-compile model.mlir --weights model.safetensors "
+      "-o out/\n");
+  if (!emit.empty() && emit != "kiln" && emit != "linalg" && emit != "llvm")
+    return fail("--emit must be kiln, linalg or llvm, got '" + emit + "'");
+  if (optLevel > 3)
+    return fail("-O must be 0 to 3");
+
+  std::vector<std::string> flags;
+  for (int i = 1; i < argc; ++i)
+    flags.push_back(argv[i]);
+
+  DialectRegistry registry;
+  ::kiln::registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  Progress progress;
+
+  // Parse and verify.
+  progress.begin("parse " + inputFile);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
+  if (!module) {
+    progress.fail();
+    return 1;
+  }
+  progress.end();
+  if (emit == "kiln") {
+    module->print(llvm::outs());
+    return 0;
+  }
+  FailureOr<std::vector<EntrySignature>> entries =
+      collectEntrySignatures(*module);
+  if (failed(entries))
+    return 1;
+
+  std::unique_ptr<st::SafetensorsFile> source;
+  if (!weightsFile.empty()) {
+    progress.begin("open weights " + weightsFile);
+    auto opened = st::SafetensorsFile::open(weightsFile);
+    if (!opened) {
+      progress.fail();
+      return fail(opened.takeError());
+    }
+    source = std::move(*opened);
+    progress.end();
+  }
+
+  CpuPipelineOptions options;
+  auto runStage = [&](StringRef name,
+                      function_ref<void(OpPassManager &)> build) {
+    progress.begin(name);
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    build(pm);
+    if (failed(pm.run(*module))) {
+      progress.fail();
+      return failure();
+    }
+    progress.end();
+    return success();
+  };
+
+  if (failed(runStage("lower kiln to linalg", [&](OpPassManager &pm) {
+        buildCpuLoweringStage(pm, options);
+      })))
+    return 1;
+  if (emit == "linalg") {
+    module->print(llvm::outs());
+    return 0;
+  }
+  FailureOr<std::vector<PlannedWeight>> plan = readWeightsPlan(*module);
+  if (failed(plan))
+    return 1;
+  st::SafetensorsWriter writer;
+  if (llvm::Error error = collectWeights(*plan, source.get(), writer))
+    return fail(std::move(error));
+
+  if (failed(runStage("bufferize", [&](OpPassManager &pm) {
+        buildCpuBufferizationStage(pm, options);
+      })) ||
+      failed(runStage("lower to LLVM dialect", [&](OpPassManager &pm) {
+        buildCpuToLLVMStage(pm, options);
+      })))
+    return 1;
+  if (emit == "llvm") {
+    module->print(llvm::outs());
+    return 0;
+  }
+
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+    return fail("cannot create '" + outputDir + "': " + ec.message());
+  auto outPath = [&](StringRef name) {
+    SmallString<256> path(outputDir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+
+  progress.begin("write model.weights.safetensors");
+  if (llvm::Error error = writer.setMetadata("format", "kiln-weights"))
+    return fail(std::move(error));
+  if (llvm::Error error =
+          writer.setMetadata("kiln_version", getKilnVersion()))
+    return fail(std::move(error));
+  WeightsFileInfo weightsInfo;
+  weightsInfo.fileName = "model.weights.safetensors";
+  weightsInfo.fileSize = writer.fileSize();
+  weightsInfo.headerHash = writer.headerHash();
+  weightsInfo.dataSize =
+      writer.fileSize() - writer.getLayout().dataSectionOffset;
+  if (llvm::Error error = writer.write(outPath(weightsInfo.fileName)))
+    return fail(std::move(error));
+  progress.end();
+
+  progress.begin("translate to LLVM IR");
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, "model");
+  if (!llvmModule) {
+    progress.fail();
+    return fail("translation to LLVM IR failed");
+  }
+  if (llvm::Error error =
+          emitModelInterface(*llvmModule, *entries, *plan, weightsInfo))
+    return fail(std::move(error));
+  progress.end();
+
+  progress.begin("optimize and emit object (-O" + std::to_string(optLevel) +
+                 ", cpu " + cpu + ")");
+  std::string object = outPath("model.o");
+  if (llvm::Error error =
+          emitObjectFile(*llvmModule, object, cpu, optLevel)) {
+    progress.fail();
+    return fail(std::move(error));
+  }
+  progress.end();
+
+  progress.begin("link model.so");
+  if (llvm::Error error = linkSharedLibrary(object, outPath("model.so"),
+                                            findSupportLibrary(argv[0]))) {
+    progress.fail();
+    return fail(std::move(error));
+  }
+  llvm::sys::fs::remove(object);
+  progress.end();
+
+  if (llvm::Error error = writeText(outPath("model.h"), renderHeader(*entries)))
+    return fail(std::move(error));
+  if (llvm::Error error = writeText(
+          outPath("model.json"),
+          renderManifest(*entries, *plan, weightsInfo, flags)))
+    return fail(std::move(error));
+  if (!quiet)
+    llvm::errs() << llvm::format("[kiln-compile] wrote %s in %.2f s\n",
+                                 outputDir.c_str(), progress.totalSeconds());
+  return 0;
+}
