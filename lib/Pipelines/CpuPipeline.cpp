@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -15,6 +16,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -23,9 +25,12 @@ using namespace mlir::kiln;
 
 void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
                                        const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
   pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createKilnCpuTileAndParallelize());
+  pm.addPass(createCanonicalizerPass());
   KilnBindParamsOptions bindOptions;
   bindOptions.alignment = options.weightAlignment;
   pm.addPass(createKilnBindParams(bindOptions));
@@ -46,7 +51,8 @@ void mlir::kiln::buildCpuBufferizationStage(OpPassManager &pm,
 }
 
 void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
-                                     const CpuPipelineOptions &) {
+                                     const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Loads and stores through reshapes read the underlying buffer directly;
   // afterwards no reshape with several dynamic sizes in one group is left
@@ -56,18 +62,22 @@ void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  if (options.parallel)
+    pm.addPass(createConvertSCFToOpenMPPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  // Allocations go through _mlir_memref_to_llvm_alloc/free, which the model
+  // support library routes to the context's arena. This must precede
+  // scf-to-cf, which cannot lower the alloca scopes of OpenMP regions.
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
-  // Allocations go through _mlir_memref_to_llvm_alloc/free, which the model
-  // support library routes to the context's arena.
-  memrefOptions.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

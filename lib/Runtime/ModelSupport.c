@@ -32,6 +32,10 @@ typedef struct CallState {
 
 static _Thread_local CallState *current;
 
+/* Present when model.so was compiled with OpenMP row blocks (weak: a
+ * single-threaded model.so does not link libomp). */
+extern void omp_set_num_threads(int) __attribute__((weak));
+
 /** Records the message and unwinds to kiln_support_invoke. */
 KILN_SUPPORT_EXPORT __attribute__((noreturn, format(printf, 1, 2))) void
 kiln_support_fail(const char *format, ...) {
@@ -136,6 +140,8 @@ KILN_SUPPORT_EXPORT int32_t kiln_support_invoke(const kiln_abi_call *call,
                                                                  kiln_abi_call *)) {
   CallState state;
   state.call = call;
+  if (omp_set_num_threads && call->num_threads > 0)
+    omp_set_num_threads(call->num_threads);
   CallState *outer = current;
   current = &state;
   if (setjmp(state.unwind)) {

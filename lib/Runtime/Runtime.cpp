@@ -9,6 +9,7 @@
 #include "Arena.h"
 #include "Internal.h"
 #include "Signature.h"
+#include "Staging.h"
 #include "Support.h"
 #include "WeightsFile.h"
 #include "kiln/Runtime/kiln_runtime.h"
@@ -42,6 +43,13 @@ struct kiln_model {
   }
 };
 
+/// A caller's strided output, computed into arena scratch and copied back.
+struct StagedOutput {
+  int32_t index;
+  void *data;
+  const int64_t *strides;
+};
+
 struct kiln_context {
   kiln_model *model = nullptr;
   int32_t numThreads = 1;
@@ -49,6 +57,7 @@ struct kiln_context {
   std::vector<DimBinding> bindings;
   std::vector<kiln_abi_buffer> buffers;
   std::vector<int64_t> dims;
+  std::vector<StagedOutput> stagedOutputs;
   char error[2048];
 };
 
@@ -381,6 +390,7 @@ KILN_EXPORT kiln_status kiln_context_create(kiln_model *model,
   result->buffers.resize(model->maxTensors);
   result->dims.resize(model->maxDims);
   result->bindings.reserve(model->maxDims);
+  result->stagedOutputs.reserve(model->maxTensors);
   model->refs.fetch_add(1, std::memory_order_relaxed);
   *context = result;
   return KILN_OK;
@@ -417,15 +427,56 @@ KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
                        context->dims.data(), error))
     return fail(status, std::move(error));
 
+  // Compiled code takes dense row-major buffers: strided tensors are staged
+  // through the arena (inputs copied in, outputs copied back after the run).
+  context->arena.reset();
   kiln_abi_buffer *buffers = context->buffers.data();
-  int64_t *strides = context->dims.data();
+  int64_t *strideSlot = context->dims.data();
+  context->stagedOutputs.clear();
+  auto stage = [&](kiln_abi_buffer &buffer, int32_t dtype) -> void * {
+    size_t elementBytes = kiln_dtype_size(static_cast<kiln_dtype>(dtype));
+    int64_t count = 1;
+    for (int32_t d = 0; d < buffer.rank; ++d)
+      count *= buffer.shape[d];
+    void *dense =
+        context->arena.allocate(static_cast<uint64_t>(count) * elementBytes);
+    if (!dense)
+      return nullptr;
+    setRowMajorStrides(buffer.shape, buffer.rank, strideSlot);
+    return dense;
+  };
   for (int32_t i = 0; i < numInputs; ++i) {
-    makeBuffer(inputs[i], buffers[i], strides);
-    strides += inputs[i].rank;
+    kiln_abi_buffer &buffer = buffers[i];
+    makeBuffer(inputs[i], buffer, strideSlot);
+    if (!isDenseRowMajor(buffer)) {
+      void *dense = stage(buffer, inputs[i].dtype);
+      if (!dense)
+        return fail(KILN_ERROR_OUT_OF_MEMORY,
+                    formatString("entry '%s': no memory to stage strided "
+                                 "input '%s'",
+                                 desc.name, desc.inputs[i].name));
+      copyStrided(dense, strideSlot, buffer.data, buffer.strides, buffer.shape,
+                  buffer.rank, kiln_dtype_size(inputs[i].dtype));
+      buffer.data = dense;
+      buffer.strides = strideSlot;
+    }
+    strideSlot += inputs[i].rank;
   }
   for (int32_t o = 0; o < numOutputs; ++o) {
-    makeBuffer(outputs[o], buffers[numInputs + o], strides);
-    strides += outputs[o].rank;
+    kiln_abi_buffer &buffer = buffers[numInputs + o];
+    makeBuffer(outputs[o], buffer, strideSlot);
+    if (!isDenseRowMajor(buffer)) {
+      context->stagedOutputs.push_back({o, buffer.data, buffer.strides});
+      void *dense = stage(buffer, outputs[o].dtype);
+      if (!dense)
+        return fail(KILN_ERROR_OUT_OF_MEMORY,
+                    formatString("entry '%s': no memory to stage strided "
+                                 "output '%s'",
+                                 desc.name, desc.outputs[o].name));
+      buffer.data = dense;
+      buffer.strides = strideSlot;
+    }
+    strideSlot += outputs[o].rank;
   }
 
   context->error[0] = '\0';
@@ -439,8 +490,14 @@ KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
   call.error = context->error;
   call.error_capacity = sizeof(context->error);
 
-  context->arena.reset();
   int32_t rc = desc.fn(&call);
+  if (rc == 0)
+    for (const StagedOutput &staged : context->stagedOutputs) {
+      const kiln_abi_buffer &dense = buffers[numInputs + staged.index];
+      copyStrided(staged.data, staged.strides, dense.data, dense.strides,
+                  dense.shape, dense.rank,
+                  kiln_dtype_size(outputs[staged.index].dtype));
+    }
   context->arena.consolidate();
   if (rc != 0) {
     context->error[sizeof(context->error) - 1] = '\0';

@@ -17,6 +17,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -31,6 +32,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -46,9 +48,9 @@ cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
 cl::opt<std::string> outputDir("o", cl::desc("Output directory"),
                                cl::value_desc("dir"), cl::Required,
                                cl::cat(category));
-cl::opt<std::string> weightsFile(
-    "weights", cl::desc("Weights of the model's kiln.param ops"),
-    cl::value_desc("file.safetensors"), cl::cat(category));
+cl::opt<std::string>
+    weightsFile("weights", cl::desc("Weights of the model's kiln.param ops"),
+                cl::value_desc("file.safetensors"), cl::cat(category));
 cl::opt<std::string> cpu("cpu",
                          cl::desc("Target CPU: host (default), generic (a "
                                   "portable x86-64 baseline) or an LLVM CPU "
@@ -60,8 +62,11 @@ cl::opt<std::string> emit("emit",
                           cl::desc("Print the IR after a stage and stop: "
                                    "kiln, linalg, llvm"),
                           cl::value_desc("stage"), cl::cat(category));
-cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
-                    cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("No progress output"), cl::cat(category));
+cl::opt<bool> singleThreaded(
+    "single-threaded",
+    cl::desc("Generate single-threaded code (model.so needs no libomp)"),
+    cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -77,9 +82,9 @@ public:
       llvm::errs() << "[kiln-compile] " << stage << " ...";
   }
   void end() {
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     total += seconds;
     if (!quiet)
       llvm::errs() << llvm::format(" %.2f s\n", seconds);
@@ -127,37 +132,58 @@ std::string findSupportLibrary(const char *argv0) {
   return std::string(path);
 }
 
-/// Checks every planned weight against the weights file and adds it to the
-/// writer (by reference: the file stays mapped until the write).
+/// "F32 [768, 64]".
+std::string describeTensor(StringRef dtype, ArrayRef<int64_t> shape) {
+  std::string text = dtype.str() + " [";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(d);
+  return text + "]";
+}
+
+/// Checks every planned weight against the checkpoint and adds it to the
+/// writer: by reference when stored as is (the checkpoint stays mapped
+/// until the write), as a transposed copy otherwise.
 llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
                            const st::SafetensorsFile *source,
                            st::SafetensorsWriter &writer) {
   if (!plan.empty() && !source)
-    return llvm::createStringError(
-        "the model reads " + std::to_string(plan.size()) +
-        " weights (first: '" + plan.front().name +
-        "') but no --weights file was given");
+    return llvm::createStringError("the model reads " +
+                                   std::to_string(plan.size()) +
+                                   " weights (first: '" + plan.front().source +
+                                   "') but no --weights file was given");
   for (const PlannedWeight &weight : plan) {
-    const st::TensorInfo *tensor = source->lookup(weight.name);
+    const st::TensorInfo *tensor = source->lookup(weight.source);
     if (!tensor)
-      return llvm::createStringError("weight '" + weight.name +
+      return llvm::createStringError("weight '" + weight.source +
                                      "' is not in " + source->getPath().str());
+    SmallVector<int64_t> expected(weight.shape);
+    if (weight.transposed)
+      std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
-    auto describe = [](StringRef dtype, ArrayRef<int64_t> shape) {
-      std::string text = dtype.str() + " [";
-      for (auto [i, d] : llvm::enumerate(shape))
-        text += (i ? ", " : "") + std::to_string(d);
-      return text + "]";
-    };
     if (st::dtypeName(tensor->dtype) != wantType ||
-        ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(weight.shape))
+        ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(expected))
       return llvm::createStringError(
-          "weight '" + weight.name + "': the model expects " +
-          describe(wantType, weight.shape) + " but " +
+          "weight '" + weight.source + "': the model expects " +
+          describeTensor(wantType, expected) + " but " +
           source->getPath().str() + " has " +
-          describe(st::dtypeName(tensor->dtype), tensor->shape));
-    if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
-                                                tensor->shape, tensor->bytes))
+          describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
+    if (!weight.transposed) {
+      if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
+                                                  tensor->shape, tensor->bytes))
+        return error;
+      continue;
+    }
+    // [rows, cols] -> [cols, rows], element by element.
+    int64_t rows = expected[0], cols = expected[1];
+    uint64_t elementBytes = st::dtypeSize(tensor->dtype);
+    std::vector<uint8_t> transposed(tensor->bytes.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        std::memcpy(&transposed[(c * rows + r) * elementBytes],
+                    &tensor->bytes[(r * cols + c) * elementBytes],
+                    elementBytes);
+    if (llvm::Error error = writer.addTensor(weight.name, tensor->dtype,
+                                             weight.shape, transposed))
       return error;
   }
   const st::SafetensorsLayout &layout = writer.getLayout();
@@ -193,19 +219,22 @@ llvm::Error linkSharedLibrary(StringRef object, StringRef library,
   if (!llvm::sys::fs::exists(supportLibrary))
     return llvm::createStringError("support library not found at " +
                                    supportLibrary.str());
-  SmallVector<StringRef> args = {driver,         "-shared",      "-o",
-                                 library,        object,         supportLibrary,
-                                 "-lm",          "-Wl,-z,defs",  "-Wl,--gc-sections",
-                                 "-Wl,-O1"};
+  SmallVector<StringRef> args = {driver, "-shared",      "-o", library,
+                                 object, supportLibrary, "-lm"};
+  // OpenMP comes from Debian's libomp-22-dev; the rpath lets model.so find
+  // it without LD_LIBRARY_PATH.
+  std::string ompDir = "/usr/lib/llvm-22/lib";
+  std::string ompSearch = "-L" + ompDir, ompRpath = "-Wl,-rpath," + ompDir;
+  if (!singleThreaded)
+    args.append({ompSearch, ompRpath, "-lomp"});
+  args.append({"-Wl,-z,defs", "-Wl,--gc-sections", "-Wl,-O1"});
   std::string errorMessage;
   int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
                                      &errorMessage);
   if (rc != 0)
-    return llvm::createStringError("linking " + library.str() + " with " +
-                                   driver + " failed" +
-                                   (errorMessage.empty()
-                                        ? ""
-                                        : ": " + errorMessage));
+    return llvm::createStringError(
+        "linking " + library.str() + " with " + driver + " failed" +
+        (errorMessage.empty() ? "" : ": " + errorMessage));
   return llvm::Error::success();
 }
 
@@ -235,6 +264,7 @@ int main(int argc, char **argv) {
   ::kiln::registerAllDialects(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   Progress progress;
@@ -272,6 +302,7 @@ int main(int argc, char **argv) {
   }
 
   CpuPipelineOptions options;
+  options.parallel = !singleThreaded;
   auto runStage = [&](StringRef name,
                       function_ref<void(OpPassManager &)> build) {
     progress.begin(name);
@@ -302,9 +333,10 @@ int main(int argc, char **argv) {
   if (llvm::Error error = collectWeights(*plan, source.get(), writer))
     return fail(std::move(error));
 
-  if (failed(runStage("bufferize", [&](OpPassManager &pm) {
-        buildCpuBufferizationStage(pm, options);
-      })) ||
+  if (failed(runStage("bufferize",
+                      [&](OpPassManager &pm) {
+                        buildCpuBufferizationStage(pm, options);
+                      })) ||
       failed(runStage("lower to LLVM dialect", [&](OpPassManager &pm) {
         buildCpuToLLVMStage(pm, options);
       })))
@@ -325,8 +357,7 @@ int main(int argc, char **argv) {
   progress.begin("write model.weights.safetensors");
   if (llvm::Error error = writer.setMetadata("format", "kiln-weights"))
     return fail(std::move(error));
-  if (llvm::Error error =
-          writer.setMetadata("kiln_version", getKilnVersion()))
+  if (llvm::Error error = writer.setMetadata("kiln_version", getKilnVersion()))
     return fail(std::move(error));
   WeightsFileInfo weightsInfo;
   weightsInfo.fileName = "model.weights.safetensors";
@@ -354,8 +385,7 @@ int main(int argc, char **argv) {
   progress.begin("optimize and emit object (-O" + std::to_string(optLevel) +
                  ", cpu " + cpu + ")");
   std::string object = outPath("model.o");
-  if (llvm::Error error =
-          emitObjectFile(*llvmModule, object, cpu, optLevel)) {
+  if (llvm::Error error = emitObjectFile(*llvmModule, object, cpu, optLevel)) {
     progress.fail();
     return fail(std::move(error));
   }
@@ -372,9 +402,9 @@ int main(int argc, char **argv) {
 
   if (llvm::Error error = writeText(outPath("model.h"), renderHeader(*entries)))
     return fail(std::move(error));
-  if (llvm::Error error = writeText(
-          outPath("model.json"),
-          renderManifest(*entries, *plan, weightsInfo, flags)))
+  if (llvm::Error error =
+          writeText(outPath("model.json"),
+                    renderManifest(*entries, *plan, weightsInfo, flags)))
     return fail(std::move(error));
   if (!quiet)
     llvm::errs() << llvm::format("[kiln-compile] wrote %s in %.2f s\n",

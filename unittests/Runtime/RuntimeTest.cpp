@@ -124,6 +124,23 @@ TEST_F(RuntimeTest, StridedInputs) {
     EXPECT_FLOAT_EQ(out[i], expected[i]) << "#" << i;
 }
 
+TEST_F(RuntimeTest, StridedOutputIsStagedAndCopiedBack) {
+  const int64_t batch = 6;
+  ForwardCase c(batch);
+  // The output is a transposed view of a [4, batch] buffer; compiled code
+  // writes dense rows, so the runtime must stage it and copy it back.
+  std::vector<float> transposed(4 * batch, -1.0f);
+  int64_t strides[] = {1, batch};
+  kiln_tensor output = c.outputs[0];
+  output.data = transposed.data();
+  output.strides = strides;
+  ASSERT_EQ(runForward(c.inputs, 2, &output, 1), KILN_OK) << kiln_last_error();
+  for (int64_t i = 0; i < batch; ++i)
+    for (int64_t j = 0; j < 4; ++j)
+      EXPECT_FLOAT_EQ(transposed[j * batch + i], c.expected[i * 4 + j])
+          << "row " << i << " col " << j;
+}
+
 TEST_F(RuntimeTest, NegativeStrideRejected) {
   ForwardCase c(3);
   int64_t strides[] = {4, -1};

@@ -20,10 +20,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "weight-alignment",
       llvm::cl::desc("Byte alignment of each weight in the weights file"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run row blocks on OpenMP threads (model.so then "
+                     "needs libomp)"),
+      llvm::cl::init(true)};
 };
 
 /// Stage 1: kiln ops to linalg/tensor/scf, weights bound to one buffer.
-void buildCpuLoweringStage(OpPassManager &pm, const CpuPipelineOptions &options);
+void buildCpuLoweringStage(OpPassManager &pm,
+                           const CpuPipelineOptions &options);
 
 /// Stage 2: one-shot bufferization and deallocation.
 void buildCpuBufferizationStage(OpPassManager &pm,

@@ -22,14 +22,14 @@ namespace {
 /// LLVM types mirroring the structs of kiln_model_abi.h (natural C layout).
 struct AbiTypes {
   explicit AbiTypes(llvm::LLVMContext &ctx)
-      : ptr(llvm::PointerType::getUnqual(ctx)), i32(llvm::Type::getInt32Ty(ctx)),
-        i64(llvm::Type::getInt64Ty(ctx)) {
+      : ptr(llvm::PointerType::getUnqual(ctx)),
+        i32(llvm::Type::getInt32Ty(ctx)), i64(llvm::Type::getInt64Ty(ctx)) {
     tensorDesc = llvm::StructType::create(ctx, {ptr, i32, i32, ptr, ptr},
                                           "kiln_abi_tensor_desc");
     weightDesc = llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i64, i64},
                                           "kiln_abi_weight_desc");
-    buffer = llvm::StructType::create(ctx, {ptr, i32, ptr, ptr},
-                                      "kiln_abi_buffer");
+    buffer =
+        llvm::StructType::create(ctx, {ptr, i32, ptr, ptr}, "kiln_abi_buffer");
     call = llvm::StructType::create(
         ctx, {ptr, ptr, ptr, i32, ptr, ptr, ptr, i64}, "kiln_abi_call");
     entryDesc = llvm::StructType::create(ctx, {ptr, i32, ptr, i32, ptr, ptr},
@@ -65,10 +65,9 @@ public:
     if (items.empty())
       return llvm::ConstantPointerNull::get(types.ptr);
     auto *type = llvm::ArrayType::get(element, items.size());
-    return new llvm::GlobalVariable(module, type, /*isConstant=*/true,
-                                    llvm::GlobalValue::PrivateLinkage,
-                                    llvm::ConstantArray::get(type, items),
-                                    name);
+    return new llvm::GlobalVariable(
+        module, type, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+        llvm::ConstantArray::get(type, items), name);
   }
 
   llvm::Constant *int64Array(ArrayRef<int64_t> values, StringRef name) {
@@ -115,8 +114,9 @@ llvm::Function *emitBody(llvm::Module &module, const AbiTypes &types,
   llvm::LLVMContext &ctx = module.getContext();
   auto *voidType = llvm::Type::getVoidTy(ctx);
   auto *bodyType = llvm::FunctionType::get(voidType, {types.ptr}, false);
-  auto *body = llvm::Function::Create(bodyType, llvm::GlobalValue::InternalLinkage,
-                                      "kiln_body_" + entry.name, module);
+  auto *body =
+      llvm::Function::Create(bodyType, llvm::GlobalValue::InternalLinkage,
+                             "kiln_body_" + entry.name, module);
   llvm::FunctionCallee checkInput = module.getOrInsertFunction(
       "kiln_support_check_input", voidType, types.i32);
   llvm::FunctionCallee copyOutput = module.getOrInsertFunction(
@@ -163,8 +163,8 @@ llvm::Function *emitBody(llvm::Module &module, const AbiTypes &types,
       sizes = b.CreateAlloca(llvm::ArrayType::get(types.i64, rank));
       for (unsigned d = 0; d < rank; ++d)
         b.CreateStore(b.CreateExtractValue(desc, {3u, d}),
-                      b.CreateConstGEP2_64(llvm::ArrayType::get(types.i64, rank),
-                                           sizes, 0, d));
+                      b.CreateConstGEP2_64(
+                          llvm::ArrayType::get(types.i64, rank), sizes, 0, d));
     }
     b.CreateCall(copyOutput,
                  {b.getInt32(index), b.CreateExtractValue(desc, 0),
@@ -208,9 +208,9 @@ llvm::Error mlir::kiln::emitModelInterface(llvm::Module &module,
         emitBody(module, types, entry, impl, weightsFile.dataSize);
 
     auto *wrapperType = llvm::FunctionType::get(types.i32, {types.ptr}, false);
-    auto *wrapper = llvm::Function::Create(
-        wrapperType, llvm::GlobalValue::InternalLinkage,
-        "kiln_entry_" + entry.name, module);
+    auto *wrapper =
+        llvm::Function::Create(wrapperType, llvm::GlobalValue::InternalLinkage,
+                               "kiln_entry_" + entry.name, module);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
     b.CreateRet(b.CreateCall(invoke, {wrapper->getArg(0), body}));
 

@@ -31,8 +31,8 @@ llvm::Error mlir::kiln::emitObjectFile(llvm::Module &module, StringRef path,
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, lookupError);
   if (!target)
-    return llvm::createStringError("no LLVM target for " + triple.str() +
-                                   ": " + lookupError);
+    return llvm::createStringError("no LLVM target for " + triple.str() + ": " +
+                                   lookupError);
 
   std::string cpuName;
   std::string features;
@@ -58,8 +58,8 @@ llvm::Error mlir::kiln::emitObjectFile(llvm::Module &module, StringRef path,
   module.setTargetTriple(triple);
   module.setDataLayout(machine->createDataLayout());
 
-  auto optimize = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                            machine.get());
+  auto optimize =
+      makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, machine.get());
   if (llvm::Error error = optimize(&module))
     return error;
 

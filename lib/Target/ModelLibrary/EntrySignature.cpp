@@ -76,9 +76,9 @@ FailureOr<TensorSignature> makeTensorSignature(func::FuncOp func, Type type,
                                                std::string defaultName) {
   auto tensorType = dyn_cast<RankedTensorType>(type);
   if (!tensorType)
-    return func.emitError() << "entry point '" << func.getSymName() << "': "
-                            << what << " must be a ranked tensor, got "
-                            << type;
+    return func.emitError()
+           << "entry point '" << func.getSymName() << "': " << what
+           << " must be a ranked tensor, got " << type;
   TensorSignature sig;
   sig.name = std::move(defaultName);
   if (attrs)
@@ -87,20 +87,20 @@ FailureOr<TensorSignature> makeTensorSignature(func::FuncOp func, Type type,
   FailureOr<std::pair<int32_t, int64_t>> dtype =
       getAbiDType(tensorType.getElementType());
   if (failed(dtype))
-    return func.emitError() << "entry point '" << func.getSymName() << "': "
-                            << what << " '" << sig.name
-                            << "' has unsupported element type "
-                            << tensorType.getElementType()
-                            << " (supported: f32, f16, bf16, i1, i8, ui8, "
-                               "i32, i64)";
+    return func.emitError()
+           << "entry point '" << func.getSymName() << "': " << what << " '"
+           << sig.name << "' has unsupported element type "
+           << tensorType.getElementType()
+           << " (supported: f32, f16, bf16, i1, i8, ui8, "
+              "i32, i64)";
   sig.dtype = dtype->first;
   sig.elementBytes = dtype->second;
   ArrayAttr dimNames = attrs ? attrs.getAs<ArrayAttr>("kiln.dims") : nullptr;
   if (dimNames && dimNames.size() != static_cast<size_t>(tensorType.getRank()))
-    return func.emitError() << "entry point '" << func.getSymName() << "': "
-                            << what << " '" << sig.name << "' has rank "
-                            << tensorType.getRank() << " but kiln.dims names "
-                            << dimNames.size() << " dims";
+    return func.emitError()
+           << "entry point '" << func.getSymName() << "': " << what << " '"
+           << sig.name << "' has rank " << tensorType.getRank()
+           << " but kiln.dims names " << dimNames.size() << " dims";
   for (auto [index, size] : llvm::enumerate(tensorType.getShape())) {
     bool dynamic = ShapedType::isDynamic(size);
     sig.dims.push_back(dynamic ? -1 : size);
@@ -128,9 +128,9 @@ mlir::kiln::collectEntrySignatures(ModuleOp module) {
     FunctionType type = func.getFunctionType();
     llvm::StringSet<> names;
     for (unsigned i = 0; i < type.getNumInputs(); ++i) {
-      FailureOr<TensorSignature> sig = makeTensorSignature(
-          func, type.getInput(i), func.getArgAttrDict(i), "input",
-          "input" + std::to_string(i));
+      FailureOr<TensorSignature> sig =
+          makeTensorSignature(func, type.getInput(i), func.getArgAttrDict(i),
+                              "input", "input" + std::to_string(i));
       if (failed(sig))
         return failure();
       entry.inputs.push_back(std::move(*sig));
@@ -146,18 +146,18 @@ mlir::kiln::collectEntrySignatures(ModuleOp module) {
     llvm::StringSet<> bound;
     for (const TensorSignature &in : entry.inputs) {
       if (!names.insert(in.name).second)
-        return func.emitError() << "entry point '" << entry.name
-                                << "': two inputs are named '" << in.name
-                                << "'";
+        return func.emitError()
+               << "entry point '" << entry.name << "': two inputs are named '"
+               << in.name << "'";
       for (const std::string &dim : in.dimNames)
         if (!dim.empty())
           bound.insert(dim);
     }
     for (const TensorSignature &out : entry.outputs) {
       if (!names.insert(out.name).second)
-        return func.emitError() << "entry point '" << entry.name
-                                << "': the name '" << out.name
-                                << "' is used twice";
+        return func.emitError()
+               << "entry point '" << entry.name << "': the name '" << out.name
+               << "' is used twice";
       for (auto [index, dim] : llvm::enumerate(out.dimNames))
         if (!dim.empty() && !bound.contains(dim))
           return func.emitError()
@@ -184,18 +184,22 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     auto name = dict ? dict.getAs<StringAttr>("name") : nullptr;
     auto offset = dict ? dict.getAs<IntegerAttr>("offset") : nullptr;
     auto typeAttr = dict ? dict.getAs<TypeAttr>("type") : nullptr;
-    auto type = typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue())
-                         : nullptr;
-    if (!name || !offset || !type)
+    auto source = dict ? dict.getAs<StringAttr>("source") : nullptr;
+    auto transposed = dict ? dict.getAs<BoolAttr>("transposed") : nullptr;
+    auto type =
+        typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue()) : nullptr;
+    if (!name || !offset || !type || !source || !transposed)
       return module.emitError("malformed kiln.weights entry ") << entry;
     FailureOr<std::pair<int32_t, int64_t>> dtype =
         getAbiDType(type.getElementType());
     if (failed(dtype))
-      return module.emitError() << "weight '" << name.getValue()
-                                << "' has unsupported element type "
-                                << type.getElementType();
+      return module.emitError()
+             << "weight '" << name.getValue()
+             << "' has unsupported element type " << type.getElementType();
     PlannedWeight weight;
     weight.name = name.str();
+    weight.source = source.str();
+    weight.transposed = transposed.getValue();
     weight.dtype = dtype->first;
     weight.shape.assign(type.getShape().begin(), type.getShape().end());
     weight.offset = offset.getInt();

@@ -86,6 +86,8 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
   for (const PlannedWeight &weight : weights)
     weightArray.push_back(llvm::json::Object{
         {"name", weight.name},
+        {"source", weight.source},
+        {"transposed", weight.transposed},
         {"dtype", getDTypeName(weight.dtype)},
         {"shape", llvm::json::Array(weight.shape)},
         {"offset", static_cast<int64_t>(weight.offset)},
@@ -136,10 +138,9 @@ std::string mlir::kiln::renderHeader(ArrayRef<EntrySignature> entries) {
     os << "enum {\n";
     os << "  KILN_" << id << "_NUM_INPUTS = " << entry.inputs.size() << ",\n";
     for (auto [i, in] : llvm::enumerate(entry.inputs))
-      os << "  KILN_" << id << "_INPUT_" << toIdentifier(in.name) << " = "
-         << i << ",\n";
-    os << "  KILN_" << id << "_NUM_OUTPUTS = " << entry.outputs.size()
-       << ",\n";
+      os << "  KILN_" << id << "_INPUT_" << toIdentifier(in.name) << " = " << i
+         << ",\n";
+    os << "  KILN_" << id << "_NUM_OUTPUTS = " << entry.outputs.size() << ",\n";
     for (auto [i, out] : llvm::enumerate(entry.outputs))
       os << "  KILN_" << id << "_OUTPUT_" << toIdentifier(out.name) << " = "
          << i << ",\n";

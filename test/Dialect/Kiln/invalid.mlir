@@ -465,3 +465,11 @@ func.func @merge_heads_type(%x: tensor<?x4x8xf32>) {
   %y = kiln.merge_heads %x : tensor<?x4x8xf32> -> tensor<?x32xf16>
   return
 }
+
+// -----
+
+func.func @param_transposed_rank() {
+  // expected-error @+1 {{can only transpose a 2-D weight, got [4, 4, 4]}}
+  %w = kiln.param "w" transposed : tensor<4x4x4xf32>
+  return
+}

@@ -7,11 +7,14 @@
 
 // CHECK-LABEL: func.func @param
 // CHECK: kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<64x16xf32>
+// CHECK: kiln.param "model.layers.0.mlp.up_proj.weight" transposed : tensor<16x64xf32>
 // GENERIC-LABEL: sym_name = "param"
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight"}>
-func.func @param() -> tensor<64x16xf32> {
+// GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight", transposed}>
+func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>) {
   %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<64x16xf32>
-  return %w : tensor<64x16xf32>
+  %t = kiln.param "model.layers.0.mlp.up_proj.weight" transposed : tensor<16x64xf32>
+  return %w, %t : tensor<64x16xf32>, tensor<16x64xf32>
 }
 
 // CHECK-LABEL: func.func @embedding

@@ -30,7 +30,7 @@ struct TensorSignature {
   std::string name;
   int32_t dtype = 0; ///< KILN_ABI_DTYPE_*
   int64_t elementBytes = 0;
-  SmallVector<int64_t> dims; ///< -1 for dynamic
+  SmallVector<int64_t> dims;         ///< -1 for dynamic
   SmallVector<std::string> dimNames; ///< empty for static dims
 };
 
@@ -43,7 +43,9 @@ struct EntrySignature {
 
 /// One weight of the weights file, where the code reads it.
 struct PlannedWeight {
-  std::string name;
+  std::string name;        ///< in the compiled weights file
+  std::string source;      ///< in the checkpoint
+  bool transposed = false; ///< stored as the transpose of `source`
   int32_t dtype = 0;
   SmallVector<int64_t> shape;
   uint64_t offset = 0;

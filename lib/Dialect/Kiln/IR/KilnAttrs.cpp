@@ -144,9 +144,9 @@ void SoftmaxAttr::print(AsmPrinter &printer) const {
   printer << '>';
 }
 
-LogicalResult
-SoftmaxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                    SoftmaxKind kind, APFloat zeta, APFloat gamma) {
+LogicalResult SoftmaxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  SoftmaxKind kind, APFloat zeta,
+                                  APFloat gamma) {
   double z = zeta.convertToDouble(), g = gamma.convertToDouble();
   if (kind == SoftmaxKind::standard && (z != 1.0 || g != 0.0))
     return emitError() << "standard softmax takes no zeta/gamma";

@@ -81,9 +81,9 @@ public:
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getRank() == rank)
       return success();
-    return op->emitOpError() << name << " must have rank " << rank << " ("
-                             << layout << "), got "
-                             << formatShape(type.getShape());
+    return op->emitOpError()
+           << name << " must have rank " << rank << " (" << layout << "), got "
+           << formatShape(type.getShape());
   }
 
   /// `value` must have element type `expected` (that of `reference`).
@@ -92,9 +92,9 @@ public:
     Type actual = cast<ShapedType>(value.getType()).getElementType();
     if (actual == expected)
       return success();
-    return op->emitOpError() << name << " has element type " << actual
-                             << " but expected " << expected << " (that of "
-                             << reference << ")";
+    return op->emitOpError()
+           << name << " has element type " << actual << " but expected "
+           << expected << " (that of " << reference << ")";
   }
 
   /// Like `shape` for an optional value; absent values pass.
@@ -137,6 +137,9 @@ int64_t batchFromCuSeqlens(Value cuSeqlens) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty parameter name");
+  if (getTransposed() && getType().getRank() != 2)
+    return emitOpError() << "can only transpose a 2-D weight, got "
+                         << formatShape(getType().getShape());
   return success();
 }
 
@@ -152,8 +155,8 @@ LogicalResult EmbeddingOp::verify() {
       concatShape(shapeOf(getIds()), shapeOf(getTable())[1]);
   if (failed(check.shape("result", getResult(), expected,
                          "ids shape followed by the table's hidden size")) ||
-      failed(check.elementType("result", getResult(),
-                               elementTypeOf(getTable()), "table")))
+      failed(check.elementType("result", getResult(), elementTypeOf(getTable()),
+                               "table")))
     return failure();
   return success();
 }
@@ -219,10 +222,10 @@ LogicalResult FfnOp::verify() {
   int64_t hidden = in.back();
   ArrayRef<int64_t> up = shapeOf(getUpWeight());
   int64_t inter = outIn ? up[0] : up[1];
-  SmallVector<int64_t> upShape =
-      outIn ? SmallVector<int64_t>{inter, hidden} : SmallVector<int64_t>{hidden, inter};
-  SmallVector<int64_t> downShape =
-      outIn ? SmallVector<int64_t>{hidden, inter} : SmallVector<int64_t>{inter, hidden};
+  SmallVector<int64_t> upShape = outIn ? SmallVector<int64_t>{inter, hidden}
+                                       : SmallVector<int64_t>{hidden, inter};
+  SmallVector<int64_t> downShape = outIn ? SmallVector<int64_t>{hidden, inter}
+                                         : SmallVector<int64_t>{inter, hidden};
   if (failed(check.shape("up weight", getUpWeight(), upShape,
                          "hidden = the input's last dim")) ||
       failed(check.optionalShape("gate weight", getGateWeight(), upShape,
@@ -240,13 +243,12 @@ LogicalResult FfnOp::verify() {
   if (getGateBias() && !getGateWeight())
     return emitOpError("has a gate bias but no gate weight");
   Type elementType = elementTypeOf(getInput());
-  for (auto [name, value] :
-       llvm::zip(ArrayRef<StringRef>{"up weight", "gate weight", "down weight",
-                                     "up bias", "gate bias", "down bias",
-                                     "result"},
-                 ArrayRef<Value>{getUpWeight(), getGateWeight(),
-                                 getDownWeight(), getUpBias(), getGateBias(),
-                                 getDownBias(), getResult()}))
+  for (auto [name, value] : llvm::zip(
+           ArrayRef<StringRef>{"up weight", "gate weight", "down weight",
+                               "up bias", "gate bias", "down bias", "result"},
+           ArrayRef<Value>{getUpWeight(), getGateWeight(), getDownWeight(),
+                           getUpBias(), getGateBias(), getDownBias(),
+                           getResult()}))
     if (value && failed(check.elementType(name, value, elementType, "input")))
       return failure();
   return success();
@@ -313,8 +315,8 @@ LogicalResult RopeOp::verify() {
                          in.size() == 4 ? "[batch, seq] of the input"
                                         : "[tokens] of the packed input")) ||
       failed(check.shape("result", getResult(), in, "the input's shape")) ||
-      failed(check.elementType("result", getResult(),
-                               elementTypeOf(getInput()), "input")))
+      failed(check.elementType("result", getResult(), elementTypeOf(getInput()),
+                               "input")))
     return failure();
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError() << "theta must be positive, got "
@@ -361,8 +363,8 @@ LogicalResult SplitHeadsOp::verify() {
   expected.append({heads, width / heads});
   if (failed(check.shape("result", getResult(), expected,
                          "[..., heads, last_dim / heads]")) ||
-      failed(check.elementType("result", getResult(),
-                               elementTypeOf(getInput()), "input")))
+      failed(check.elementType("result", getResult(), elementTypeOf(getInput()),
+                               "input")))
     return failure();
   return success();
 }
@@ -378,8 +380,8 @@ LogicalResult MergeHeadsOp::verify() {
   expected.push_back(mulDims(in[in.size() - 2], in.back()));
   if (failed(check.shape("result", getResult(), expected,
                          "[..., heads * head_dim]")) ||
-      failed(check.elementType("result", getResult(),
-                               elementTypeOf(getInput()), "input")))
+      failed(check.elementType("result", getResult(), elementTypeOf(getInput()),
+                               "input")))
     return failure();
   return success();
 }
@@ -430,8 +432,8 @@ LogicalResult AttentionOp::verify() {
   SmallVector<int64_t> expectedV = concatShape(kLead, {kvHeads, valueDim});
   if (!packed)
     expectedK[0] = expectedV[0] = q[0];
-  if (failed(check.shape("query", getQuery(), expectedQ,
-                         "heads = num_heads")) ||
+  if (failed(
+          check.shape("query", getQuery(), expectedQ, "heads = num_heads")) ||
       failed(check.shape("key", getKey(), expectedK,
                          "batch of the query, kv_heads = num_kv_heads, "
                          "head_dim of the query")) ||
@@ -479,10 +481,9 @@ LogicalResult AttentionOp::verify() {
                            "k_cache with the value's head_dim")) ||
         failed(check.shape("positions", getPositions(), {q[0]},
                            "one start position per sequence")) ||
-        failed(check.elementType("k_cache", getKCache(), elementType,
-                                 "query")) ||
-        failed(check.elementType("v_cache", getVCache(), elementType,
-                                 "query")))
+        failed(
+            check.elementType("k_cache", getKCache(), elementType, "query")) ||
+        failed(check.elementType("v_cache", getVCache(), elementType, "query")))
       return failure();
     if (getUpdatedCaches().size() != 2)
       return emitOpError() << "with a KV cache returns the output and the two "
@@ -542,8 +543,8 @@ LogicalResult SelectiveScanOp::verify() {
       failed(check.optionalShape("z", getZ(), x, "the shape of x")) ||
       failed(check.optionalShape("dt_bias", getDtBias(), {channels},
                                  "channels of x")) ||
-      failed(check.optionalShape("initial_state", getInitialState(),
-                                 stateShape, "[batch, channels, state]")) ||
+      failed(check.optionalShape("initial_state", getInitialState(), stateShape,
+                                 "[batch, channels, state]")) ||
       failed(check.shape("y", getY(), x, "the shape of x")) ||
       failed(check.optionalShape("final_state", getFinalState(), stateShape,
                                  "[batch, channels, state]")))
@@ -553,8 +554,8 @@ LogicalResult SelectiveScanOp::verify() {
        llvm::zip(ArrayRef<StringRef>{"dt", "A", "B", "C", "D", "z", "dt_bias",
                                      "initial_state", "y", "final_state"},
                  ArrayRef<Value>{getDt(), getA(), getB(), getC(), getD(),
-                                 getZ(), getDtBias(), getInitialState(),
-                                 getY(), getFinalState()}))
+                                 getZ(), getDtBias(), getInitialState(), getY(),
+                                 getFinalState()}))
     if (value && failed(check.elementType(name, value, elementType, "x")))
       return failure();
   return success();
@@ -589,8 +590,7 @@ LogicalResult CausalConv1dOp::verify() {
                          "channels of the input")) ||
       failed(check.optionalShape("bias", getBias(), {channels},
                                  "channels of the input")) ||
-      failed(check.optionalShape("initial_state", getInitialState(),
-                                 stateShape,
+      failed(check.optionalShape("initial_state", getInitialState(), stateShape,
                                  "[batch, channels, kernel_size - 1]")) ||
       failed(check.shape("result", getResult(), x, "the input's shape")) ||
       failed(check.optionalShape("final_state", getFinalState(), stateShape,

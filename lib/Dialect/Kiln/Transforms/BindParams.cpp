@@ -31,9 +31,17 @@ namespace {
 
 /// One weight of the planned buffer.
 struct PlannedWeight {
+  ParamOp firstUse;
   RankedTensorType type;
   int64_t offset = 0;
 };
+
+/// The tensor name a param reads in the compiled weights file.
+StringAttr storedName(ParamOp param) {
+  if (!param.getTransposed())
+    return param.getNameAttr();
+  return StringAttr::get(param.getContext(), param.getName() + ":T");
+}
 
 /// Bytes of one element of `type` (sub-byte types round up).
 int64_t elementBytes(Type type) {
@@ -54,21 +62,21 @@ struct KilnBindParamsPass
     }
 
     // Plan: distinct names in order of first use.
-    llvm::MapVector<StringRef, PlannedWeight> plan;
+    llvm::MapVector<StringAttr, PlannedWeight> plan;
     int64_t size = 0;
     WalkResult walk = module.walk([&](ParamOp param) {
       auto type = cast<RankedTensorType>(param.getType());
-      auto [it, inserted] = plan.insert({param.getName(), PlannedWeight()});
+      auto [it, inserted] = plan.insert({storedName(param), PlannedWeight()});
       if (!inserted) {
         if (it->second.type != type) {
-          param.emitOpError() << "names weight '" << param.getName()
-                              << "' with type " << type
-                              << ", but another use has type "
-                              << it->second.type;
+          param.emitOpError()
+              << "reads weight '" << param.getName() << "' as " << type
+              << ", but another use reads it as " << it->second.type;
           return WalkResult::interrupt();
         }
         return WalkResult::advance();
       }
+      it->second.firstUse = param;
       it->second.type = type;
       it->second.offset = llvm::alignTo(size, alignment);
       size = it->second.offset +
@@ -83,7 +91,11 @@ struct KilnBindParamsPass
     SmallVector<Attribute> entries;
     for (auto &[name, weight] : plan)
       entries.push_back(builder.getDictionaryAttr(
-          {builder.getNamedAttr("name", builder.getStringAttr(name)),
+          {builder.getNamedAttr("name", name),
+           builder.getNamedAttr("source", weight.firstUse.getNameAttr()),
+           builder.getNamedAttr(
+               "transposed",
+               builder.getBoolAttr(weight.firstUse.getTransposed())),
            builder.getNamedAttr("offset",
                                 builder.getI64IntegerAttr(weight.offset)),
            builder.getNamedAttr("type", TypeAttr::get(weight.type))}));
@@ -94,12 +106,11 @@ struct KilnBindParamsPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.isPublic())
         continue;
-      if (failed(func.insertArgument(0, bufferType,
-                                     builder.getDictionaryAttr(
-                                         builder.getNamedAttr(
-                                             "kiln.weights",
-                                             builder.getUnitAttr())),
-                                     func.getLoc())))
+      if (failed(func.insertArgument(
+              0, bufferType,
+              builder.getDictionaryAttr(
+                  builder.getNamedAttr("kiln.weights", builder.getUnitAttr())),
+              func.getLoc())))
         return signalPassFailure();
       Value buffer = func.getArgument(0);
       // One view per name and function, at the entry, so that no two
@@ -111,10 +122,10 @@ struct KilnBindParamsPass
       SmallVector<ParamOp> params;
       func.walk([&](ParamOp param) { params.push_back(param); });
       for (ParamOp param : params) {
-        Value &tensor = bound[param.getNameAttr()];
+        Value &tensor = bound[storedName(param)];
         if (tensor)
           continue;
-        PlannedWeight weight = plan.lookup(param.getName());
+        PlannedWeight weight = plan.lookup(storedName(param));
         Location loc = param.getLoc();
         Value offset = arith::ConstantIndexOp::create(b, loc, weight.offset);
         auto viewType = MemRefType::get(weight.type.getShape(),
@@ -126,7 +137,7 @@ struct KilnBindParamsPass
                                                    /*writable=*/false);
       }
       for (ParamOp param : params) {
-        param.replaceAllUsesWith(bound.lookup(param.getNameAttr()));
+        param.replaceAllUsesWith(bound.lookup(storedName(param)));
         param.erase();
       }
     }

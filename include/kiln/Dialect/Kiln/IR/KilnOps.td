@@ -39,13 +39,22 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     the parameter file at compile time. The result type is the tensor's
     shape and element type as the checkpoint stores it.
 
+    With `transposed`, the op reads the transpose of the checkpoint's 2-D
+    tensor (the result type is the transposed shape): passes use it to ask
+    for weights in the layout their kernels want, and kiln-compile writes
+    them so into the compiled model's weights file.
+
     ```mlir
     %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<11008x4096xf32>
+    %wt = kiln.param "model.layers.0.mlp.up_proj.weight" transposed
+        : tensor<4096x11008xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, UnitAttr:$transposed);
   let results = (outs AnyStaticShapeTensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $name (`transposed` $transposed^)? attr-dict `:` type($result)
+  }];
   let hasVerifier = 1;
 }
 

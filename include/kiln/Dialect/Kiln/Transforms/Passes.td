@@ -11,6 +11,28 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KilnPretransposeWeights : Pass<"kiln-pretranspose-weights",
+                                   "func::FuncOp"> {
+  let summary = "Ask for projection weights in [in, out] layout";
+  let description = [{
+    A matmul kernel that walks the output features innermost wants the
+    weight as `[in, out]` rows, but checkpoints store `torch.nn.Linear`
+    weights as `[out, in]`. For every `kiln.linear` and `kiln.ffn` with
+    `layout <out_in>` whose weights are all `kiln.param`s, this pass reads
+    the params `transposed` instead and switches the op to
+    `layout <in_out>`: the transpose happens once, when kiln-compile writes
+    the weights file, not at run time.
+
+    ```mlir
+    %w = kiln.param "fc.weight" : tensor<32x16xf32>
+    %y = kiln.linear %x, %w : (tensor<?x16xf32>, tensor<32x16xf32>) -> tensor<?x32xf32>
+    // becomes
+    %wt = kiln.param "fc.weight" transposed : tensor<16x32xf32>
+    %y = kiln.linear %x, %wt layout <in_out> : ...
+    ```
+  }];
+}
+
 def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
   let summary = "Bind kiln.param ops to views of one weights buffer";
   let description = [{
@@ -23,9 +45,11 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     never copied.
 
     The plan is recorded on the module as `kiln.weights`, an array of
-    `{name, offset, type}` dictionaries that `kiln-compile` follows when it
-    writes the weights file. The same name used with two different types is
-    an error.
+    `{name, source, transposed, offset, type}` dictionaries that
+    `kiln-compile` follows when it writes the weights file: `source` is the
+    checkpoint's tensor, `name` the tensor in the weights file (`source`,
+    or `source:T` for a transposed read). The same param read with two
+    different types is an error.
 
     ```mlir
     %w = kiln.param "fc.weight" : tensor<8x4xf32>

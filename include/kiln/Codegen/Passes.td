@@ -1,0 +1,41 @@
+//===- Passes.td - Code generation passes on linalg --------*- tablegen -*-===//
+//
+// Part of Kiln. Target-specific transformations of the linalg IR that
+// kiln-lower-to-linalg produces.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_PASSES_TD
+#define KILN_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
+                                     "func::FuncOp"> {
+  let summary = "Split linalg ops into parallel row blocks; order matmul "
+                "loops for vectorization";
+  let description = [{
+    Tiles the outermost parallel dimension of every linalg op on tensors
+    (that is not already inside an `scf.forall`) into an `scf.forall`, which
+    the CPU pipeline turns into an OpenMP work-sharing loop, and fuses the
+    `linalg.fill` that initializes a tile's accumulator into it. Matmuls are
+    generalized and their loops ordered (m, k, n) so that the innermost loop
+    walks rows of the output and of an `[in, out]` weight contiguously,
+    which LLVM's loop vectorizer turns into broadcast-FMA vector code.
+
+    Row blocks have `matmul-rows` rows for 2-D operands (the collapsed
+    `[tokens, features]` of projections) and one row (one sequence) for
+    operands of rank 3 or more.
+  }];
+  let options = [
+    Option<"matmulRows", "matmul-rows", "int64_t", /*default=*/"32",
+           "Rows of the output per parallel block of a 2-D op">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // KILN_CODEGEN_PASSES_TD
