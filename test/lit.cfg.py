@@ -23,7 +23,9 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 config.environment["PYTHONPATH"] = os.path.join(config.kiln_src_root, "python")
 
 llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+config.environment["KILN_TOOLS_DIR"] = config.kiln_tools_dir
 
 tools = [
     ToolSubst("kiln-opt", unresolved="fatal"),

@@ -52,14 +52,18 @@ void mlir::kiln::buildCpuBufferizationStage(OpPassManager &pm,
 
 void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
                                      const CpuPipelineOptions &options) {
+  // bufferization.clone (a returned argument, for one) becomes alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  // Loads and stores through reshapes read the underlying buffer directly;
-  // afterwards no reshape with several dynamic sizes in one group is left
-  // for expand-strided-metadata, which crashes on them in MLIR 22.1.
+  // Loads and stores through reshapes read the underlying buffer directly.
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
+  // Reshapes that remain (e.g. returned ones) must not reach
+  // expand-strided-metadata as expand_shape: MLIR 22.1 crashes on groups
+  // with two dynamic sizes.
+  pm.addNestedPass<func::FuncOp>(createKilnLowerContiguousExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   if (options.parallel)

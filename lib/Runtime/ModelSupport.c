@@ -118,6 +118,47 @@ kiln_support_copy_output(int32_t index, void *allocated, const void *aligned,
   _mlir_memref_to_llvm_free(allocated);
 }
 
+/* MLIR's memref descriptors: finalize-memref-to-llvm lowers a memref.copy
+ * that is not a plain memcpy to a call of memrefCopy (from MLIR's runner
+ * utilities, which a deployed model does not have), so model.so brings its
+ * own. */
+typedef struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+} UnrankedMemRef;
+
+typedef struct RankedMemRefHeader {
+  char *allocated;
+  char *aligned;
+  int64_t offset;
+  int64_t sizesAndStrides[]; /* sizes[rank], then strides[rank] */
+} RankedMemRefHeader;
+
+static void copyStrided(char *dst, const int64_t *dstStrides, const char *src,
+                        const int64_t *srcStrides, const int64_t *sizes,
+                        int64_t rank, int64_t elementBytes) {
+  if (rank == 0) {
+    memcpy(dst, src, (size_t)elementBytes);
+    return;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    copyStrided(dst + i * dstStrides[0] * elementBytes, dstStrides + 1,
+                src + i * srcStrides[0] * elementBytes, srcStrides + 1,
+                sizes + 1, rank - 1, elementBytes);
+}
+
+KILN_SUPPORT_EXPORT void memrefCopy(int64_t elementBytes, UnrankedMemRef *src,
+                                    UnrankedMemRef *dst) {
+  const RankedMemRefHeader *from = (const RankedMemRefHeader *)src->descriptor;
+  const RankedMemRefHeader *to = (const RankedMemRefHeader *)dst->descriptor;
+  int64_t rank = src->rank;
+  copyStrided(to->aligned + to->offset * elementBytes,
+              to->sizesAndStrides + rank,
+              from->aligned + from->offset * elementBytes,
+              from->sizesAndStrides + rank, from->sizesAndStrides, rank,
+              elementBytes);
+}
+
 /** Fails unless input `index` is dense row-major: the entry's boundary
  *  buffers have the identity layout (the runtime stages strided inputs). */
 KILN_SUPPORT_EXPORT void kiln_support_check_input(int32_t index) {

@@ -38,4 +38,31 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
   ];
 }
 
+def KilnLowerContiguousExpandShape
+    : Pass<"kiln-lower-contiguous-expand-shape", "func::FuncOp"> {
+  let summary = "Rewrite memref.expand_shape of dense buffers as "
+                "memref.reinterpret_cast";
+  let description = [{
+    Expanding a dense row-major buffer only reinterprets it: the result's
+    strides are the row-major strides of `output_shape`. This pass says so
+    with a `memref.reinterpret_cast`, for every `memref.expand_shape` whose
+    source has the identity layout. Besides being simpler to lower, it keeps
+    `expand-strided-metadata` away from expand_shape groups with two dynamic
+    sizes (`[?] -> [?, ?]`, what a projection of a `[batch, seq, hidden]`
+    activation produces), on which MLIR 22.1 crashes.
+
+    ```mlir
+    %e = memref.expand_shape %m [[0, 1], [2]] output_shape [%b, %s, 64]
+        : memref<?x64xf32> into memref<?x?x64xf32>
+    // becomes
+    %e = memref.reinterpret_cast %m to offset: [0], sizes: [%b, %s, 64],
+        strides: [%s * 64, 64, 1] : memref<?x64xf32> to memref<?x?x64xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
