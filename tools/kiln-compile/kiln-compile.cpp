@@ -10,7 +10,9 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ModelLibrary/ModelLibrary.h"
 #include "kiln/Target/Safetensors/Safetensors.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -45,9 +47,10 @@ cl::OptionCategory category("kiln-compile options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
                                cl::Required, cl::cat(category));
-cl::opt<std::string> outputDir("o", cl::desc("Output directory"),
-                               cl::value_desc("dir"), cl::Required,
-                               cl::cat(category));
+cl::opt<std::string> outputDir("o",
+                               cl::desc("Output directory (required unless "
+                                        "--emit is given)"),
+                               cl::value_desc("dir"), cl::cat(category));
 cl::opt<std::string>
     weightsFile("weights", cl::desc("Weights of the model's kiln.param ops"),
                 cl::value_desc("file.safetensors"), cl::cat(category));
@@ -255,6 +258,9 @@ int main(int argc, char **argv) {
     return fail("--emit must be kiln, linalg or llvm, got '" + emit + "'");
   if (optLevel > 3)
     return fail("-O must be 0 to 3");
+  if (emit.empty() && outputDir.empty())
+    return fail("no output directory: give -o DIR (or --emit=STAGE to print "
+                "IR)");
 
   std::vector<std::string> flags;
   for (int i = 1; i < argc; ++i)
@@ -368,6 +374,25 @@ int main(int argc, char **argv) {
   if (llvm::Error error = writer.write(outPath(weightsInfo.fileName)))
     return fail(std::move(error));
   progress.end();
+
+  // The entry's kiln.name/kiln.dims annotations are already in the
+  // signatures; LLVM IR has no place for them.
+  module->walk([](LLVM::LLVMFuncOp llvmFunc) {
+    auto func = cast<FunctionOpInterface>(llvmFunc.getOperation());
+    auto strip = [](ArrayRef<NamedAttribute> attrs) {
+      SmallVector<StringAttr> names;
+      for (NamedAttribute attr : attrs)
+        if (attr.getName().getValue().starts_with("kiln."))
+          names.push_back(attr.getName());
+      return names;
+    };
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      for (StringAttr name : strip(func.getArgAttrs(i)))
+        func.removeArgAttr(i, name);
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      for (StringAttr name : strip(func.getResultAttrs(i)))
+        func.removeResultAttr(i, name);
+  });
 
   progress.begin("translate to LLVM IR");
   llvm::LLVMContext llvmContext;
