@@ -4,7 +4,9 @@
 //
 //   kiln-opt examples/bert_layer.mlir --kiln-lower-to-linalg
 
-func.func @forward(%hidden: tensor<?x?x64xf32>, %mask: tensor<?x?xi64>) -> tensor<?x?x64xf32> {
+func.func @forward(%hidden: tensor<?x?x64xf32> {kiln.name = "hidden_states"},
+                   %mask: tensor<?x?xi64> {kiln.name = "attention_mask"})
+    -> (tensor<?x?x64xf32> {kiln.name = "last_hidden_state"}) {
   %wq = kiln.param "encoder.layer.0.attention.self.query.weight" : tensor<64x64xf32>
   %bq = kiln.param "encoder.layer.0.attention.self.query.bias" : tensor<64xf32>
   %wk = kiln.param "encoder.layer.0.attention.self.key.weight" : tensor<64x64xf32>

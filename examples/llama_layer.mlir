@@ -4,7 +4,9 @@
 //
 //   kiln-opt examples/llama_layer.mlir --kiln-lower-to-linalg
 
-func.func @forward(%hidden: tensor<?x?x64xf32>, %positions: tensor<?x?xi64>) -> tensor<?x?x64xf32> {
+func.func @forward(%hidden: tensor<?x?x64xf32> {kiln.name = "hidden_states"},
+                   %positions: tensor<?x?xi64> {kiln.name = "position_ids"})
+    -> (tensor<?x?x64xf32> {kiln.name = "output"}) {
   %ln1 = kiln.param "model.layers.0.input_layernorm.weight" : tensor<64xf32>
   %wq = kiln.param "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xf32>
   %wk = kiln.param "model.layers.0.self_attn.k_proj.weight" : tensor<32x64xf32>

@@ -50,7 +50,7 @@ def bert_inputs(rng, shape, weights):
     lengths = rng.integers(1, s + 1, b)
     lengths[0] = s
     mask = (np.arange(s)[None, :] < lengths[:, None]).astype(np.int64)
-    return {"input0": normal(rng, (b, s, HIDDEN)), "input1": mask}
+    return {"hidden_states": normal(rng, (b, s, HIDDEN)), "attention_mask": mask}
 
 
 def bert_reference(inputs, weights):
@@ -59,17 +59,17 @@ def bert_reference(inputs, weights):
     dense + residual + LayerNorm."""
     w = {k[len(BERT):]: t64(v) for k, v in weights.items()}
     lin = lambda x, n: torch.nn.functional.linear(x, w[n + ".weight"], w[n + ".bias"])
-    x = t64(inputs["input0"])
+    x = t64(inputs["hidden_states"])
     b, s, _ = x.shape
     heads = lambda t: t.view(b, s, 4, 16)
-    keys = torch.from_numpy(inputs["input1"] != 0)[:, None, :].expand(b, s, s)
+    keys = torch.from_numpy(inputs["attention_mask"] != 0)[:, None, :].expand(b, s, s)
     ctx = sdpa(heads(lin(x, "attention.self.query")), heads(lin(x, "attention.self.key")),
                heads(lin(x, "attention.self.value")), keys).reshape(b, s, HIDDEN)
     ln1 = "attention.output.LayerNorm"
     h1 = layer_norm(lin(ctx, "attention.output.dense") + x, w[ln1 + ".weight"],
                     w[ln1 + ".bias"], 1e-12)
     f = lin(gelu_erf(lin(h1, "intermediate.dense")), "output.dense")
-    return {"output": layer_norm(f + h1, w["output.LayerNorm.weight"],
+    return {"last_hidden_state": layer_norm(f + h1, w["output.LayerNorm.weight"],
                                  w["output.LayerNorm.bias"], 1e-12)}
 
 
@@ -96,8 +96,8 @@ def llama_inputs(rng, shape, weights):
     b, s = shape["batch"], shape["seq"]
     starts = rng.integers(0, 64, (b, 1))
     starts[0] = 0
-    return {"input0": normal(rng, (b, s, HIDDEN)),
-            "input1": (starts + np.arange(s)[None, :]).astype(np.int64)}
+    return {"hidden_states": normal(rng, (b, s, HIDDEN)),
+            "position_ids": (starts + np.arange(s)[None, :]).astype(np.int64)}
 
 
 def llama_reference(inputs, weights):
@@ -107,8 +107,8 @@ def llama_reference(inputs, weights):
     residual."""
     w = {k[len(LLAMA):-len(".weight")]: t64(v) for k, v in weights.items()}
     lin = torch.nn.functional.linear
-    h = t64(inputs["input0"])
-    pos = torch.from_numpy(inputs["input1"])
+    h = t64(inputs["hidden_states"])
+    pos = torch.from_numpy(inputs["position_ids"])
     b, s, _ = h.shape
     x = rms_norm(h, w["input_layernorm"], 1e-6)
     q = rope(lin(x, w["self_attn.q_proj"]).view(b, s, 4, 16), pos, 1e4)
