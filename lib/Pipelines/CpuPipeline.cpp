@@ -31,6 +31,10 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createKilnCpuTileAndParallelize());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createKilnCpuVectorizeMatmul());
+  pm.addPass(createCanonicalizerPass());
+  // The matmul accumulators leave their k loops as vector iter_args.
+  pm.addPass(createLoopInvariantSubsetHoistingPass());
   KilnBindParamsOptions bindOptions;
   bindOptions.alignment = options.weightAlignment;
   pm.addPass(createKilnBindParams(bindOptions));
@@ -65,6 +69,8 @@ void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
   // with two dynamic sizes.
   pm.addNestedPass<func::FuncOp>(createKilnLowerContiguousExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  // Vector transfers become plain loads, stores and broadcasts.
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   if (options.parallel)
     pm.addPass(createConvertSCFToOpenMPPass());
@@ -77,6 +83,7 @@ void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());

@@ -38,6 +38,27 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
   ];
 }
 
+def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
+                                  "func::FuncOp"> {
+  let summary = "Register-tile and vectorize matmuls ordered (m, k, n)";
+  let description = [{
+    For every matmul-like `linalg.generic` with loops (m, k, n) (as
+    `kiln-cpu-tile-and-parallelize` leaves them) and a static `n`, tiles
+    one output row by `n_r` columns (`n_r` the largest of 64, 32, 16, 8
+    dividing `n`, loops ordered m, n, k) and vectorizes the tile. Once
+    canonicalized, `loop-invariant-subset-hoisting` moves the accumulator
+    out of the `k` loop, so that each step of `k` is a broadcast of
+    `A[m, k]` and `n_r / width` multiply-adds into registers (kiln-compile
+    lets LLVM fuse them into FMAs).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def KilnLowerContiguousExpandShape
     : Pass<"kiln-lower-contiguous-expand-shape", "func::FuncOp"> {
   let summary = "Rewrite memref.expand_shape of dense buffers as "

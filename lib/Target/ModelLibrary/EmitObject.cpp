@@ -48,6 +48,9 @@ llvm::Error mlir::kiln::emitObjectFile(llvm::Module &module, StringRef path,
     cpuName = cpu.str();
   }
   llvm::TargetOptions options;
+  // Multiply-adds become FMAs (one rounding instead of two), as with
+  // clang's -ffp-contract=fast.
+  options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpuName, features, options, llvm::Reloc::PIC_, std::nullopt,
       optLevel >= 2 ? llvm::CodeGenOptLevel::Aggressive
