@@ -4,9 +4,10 @@
 // view per weight and function, reused by every use.
 
 // CHECK: module attributes {kiln.weights = [
-// CHECK-SAME: {name = "w", offset = 0 : i64, source = "w", transposed = false, type = tensor<3x5xf32>}
-// CHECK-SAME: {name = "b", offset = 64 : i64, source = "b", transposed = false, type = tensor<5xf16>}
-// CHECK-SAME: {name = "w:T", offset = 128 : i64, source = "w", transposed = true, type = tensor<5x3xf32>}
+// CHECK-SAME: {name = "w", offset = 0 : i64, panels = 0 : i64, source = "w", transposed = false, type = tensor<3x5xf32>}
+// CHECK-SAME: {name = "b", offset = 64 : i64, panels = 0 : i64, source = "b", transposed = false, type = tensor<5xf16>}
+// CHECK-SAME: {name = "w:T", offset = 128 : i64, panels = 0 : i64, source = "w", transposed = true, type = tensor<5x3xf32>}
+// CHECK-SAME: {name = "w:P5", offset = 192 : i64, panels = 5 : i64, source = "w", transposed = false, type = tensor<1x3x5xf32>}
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: (%[[BUF:.*]]: memref<?xi8> {kiln.weights}, %{{.*}}: tensor<?x5xf32>)
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
@@ -16,15 +17,18 @@
 // CHECK: memref.view %[[BUF]][%[[C64]]][] : memref<?xi8> to memref<5xf16>
 // CHECK: %[[C128:.*]] = arith.constant 128 : index
 // CHECK: memref.view %[[BUF]][%[[C128]]][] : memref<?xi8> to memref<5x3xf32>
+// CHECK: %[[C192:.*]] = arith.constant 192 : index
+// CHECK: memref.view %[[BUF]][%[[C192]]][] : memref<?xi8> to memref<1x3x5xf32>
 // CHECK-NOT: memref.view
 // CHECK-NOT: kiln.param
 // CHECK: return %[[W]], %[[W]]
-func.func @forward(%x: tensor<?x5xf32>) -> (tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf16>, tensor<5x3xf32>) {
+func.func @forward(%x: tensor<?x5xf32>) -> (tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf16>, tensor<5x3xf32>, tensor<1x3x5xf32>) {
   %w = kiln.param "w" : tensor<3x5xf32>
   %b = kiln.param "b" : tensor<5xf16>
   %w2 = kiln.param "w" : tensor<3x5xf32>
   %wt = kiln.param "w" transposed : tensor<5x3xf32>
-  return %w, %w2, %b, %wt : tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf16>, tensor<5x3xf32>
+  %wp = kiln.param "w" panels 5 : tensor<1x3x5xf32>
+  return %w, %w2, %b, %wt, %wp : tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf16>, tensor<5x3xf32>, tensor<1x3x5xf32>
 }
 
 // -----

@@ -12,9 +12,9 @@
 #include "kiln/Target/Safetensors/Safetensors.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
-#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -145,7 +145,7 @@ std::string describeTensor(StringRef dtype, ArrayRef<int64_t> shape) {
 
 /// Checks every planned weight against the checkpoint and adds it to the
 /// writer: by reference when stored as is (the checkpoint stays mapped
-/// until the write), as a transposed copy otherwise.
+/// until the write), as a transposed and/or panel-cut copy otherwise.
 llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
                            const st::SafetensorsFile *source,
                            st::SafetensorsWriter &writer) {
@@ -159,7 +159,10 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     if (!tensor)
       return llvm::createStringError("weight '" + weight.source +
                                      "' is not in " + source->getPath().str());
+    // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
+    if (weight.panels)
+      expected = {weight.shape[1], weight.shape[0] * weight.shape[2]};
     if (weight.transposed)
       std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
@@ -170,23 +173,28 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
           describeTensor(wantType, expected) + " but " +
           source->getPath().str() + " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
-    if (!weight.transposed) {
+    if (!weight.transposed && !weight.panels) {
       if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
                                                   tensor->shape, tensor->bytes))
         return error;
       continue;
     }
-    // [rows, cols] -> [cols, rows], element by element.
-    int64_t rows = expected[0], cols = expected[1];
+    // Element (r, c) of the (transposed) [rows, cols] view goes to
+    // [c / panel, r, c % panel]; without panels, panel = cols.
+    int64_t rows = weight.transposed ? expected[1] : expected[0];
+    int64_t cols = weight.transposed ? expected[0] : expected[1];
+    int64_t panel = weight.panels ? weight.panels : cols;
     uint64_t elementBytes = st::dtypeSize(tensor->dtype);
-    std::vector<uint8_t> transposed(tensor->bytes.size());
+    std::vector<uint8_t> rearranged(tensor->bytes.size());
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        std::memcpy(&transposed[(c * rows + r) * elementBytes],
-                    &tensor->bytes[(r * cols + c) * elementBytes],
-                    elementBytes);
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t from = weight.transposed ? c * rows + r : r * cols + c;
+        int64_t to = ((c / panel) * rows + r) * panel + c % panel;
+        std::memcpy(&rearranged[to * elementBytes],
+                    &tensor->bytes[from * elementBytes], elementBytes);
+      }
     if (llvm::Error error = writer.addTensor(weight.name, tensor->dtype,
-                                             weight.shape, transposed))
+                                             weight.shape, rearranged))
       return error;
   }
   const st::SafetensorsLayout &layout = writer.getLayout();

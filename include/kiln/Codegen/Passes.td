@@ -45,7 +45,10 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
     For every matmul-like `linalg.generic` with loops (m, k, n) (as
     `kiln-cpu-tile-and-parallelize` leaves them) and a static `n`, tiles
     one output row by `n_r` columns (`n_r` the largest of 64, 32, 16, 8
-    dividing `n`, loops ordered m, n, k) and vectorizes the tile. Once
+    dividing `n`, loops ordered n, m, k) and vectorizes the tile. When B
+    is a weight (a 2-D `kiln.param`), it is read as `panels n_r`, i.e. as
+    `[n / n_r, k, n_r]` stored contiguously, so that the kernel streams
+    each panel instead of striding across rows of B. Once
     canonicalized, `loop-invariant-subset-hoisting` moves the accumulator
     out of the `k` loop, so that each step of `k` is a broadcast of
     `A[m, k]` and `n_r / width` multiply-adds into registers (kiln-compile

@@ -186,9 +186,10 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     auto typeAttr = dict ? dict.getAs<TypeAttr>("type") : nullptr;
     auto source = dict ? dict.getAs<StringAttr>("source") : nullptr;
     auto transposed = dict ? dict.getAs<BoolAttr>("transposed") : nullptr;
+    auto panels = dict ? dict.getAs<IntegerAttr>("panels") : nullptr;
     auto type =
         typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue()) : nullptr;
-    if (!name || !offset || !type || !source || !transposed)
+    if (!name || !offset || !type || !source || !transposed || !panels)
       return module.emitError("malformed kiln.weights entry ") << entry;
     FailureOr<std::pair<int32_t, int64_t>> dtype =
         getAbiDType(type.getElementType());
@@ -200,6 +201,7 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     weight.name = name.str();
     weight.source = source.str();
     weight.transposed = transposed.getValue();
+    weight.panels = panels.getInt();
     weight.dtype = dtype->first;
     weight.shape.assign(type.getShape().begin(), type.getShape().end());
     weight.offset = offset.getInt();

@@ -473,3 +473,19 @@ func.func @param_transposed_rank() {
   %w = kiln.param "w" transposed : tensor<4x4x4xf32>
   return
 }
+
+// -----
+
+func.func @param_panels_shape() {
+  // expected-error @+1 {{with panels 64 must have type [columns / 64, rows, 64], got [4, 32, 32]}}
+  %w = kiln.param "w" transposed panels 64 : tensor<4x32x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_panels_positive() {
+  // expected-error @+1 {{attribute 'panels' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %w = kiln.param "w" panels 0 : tensor<4x32x0xf32>
+  return
+}

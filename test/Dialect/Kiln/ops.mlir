@@ -11,10 +11,12 @@
 // GENERIC-LABEL: sym_name = "param"
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight"}>
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight", transposed}>
-func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>) {
+// CHECK: kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
+func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>) {
   %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<64x16xf32>
   %t = kiln.param "model.layers.0.mlp.up_proj.weight" transposed : tensor<16x64xf32>
-  return %w, %t : tensor<64x16xf32>, tensor<16x64xf32>
+  %p = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
+  return %w, %t, %p : tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>
 }
 
 // CHECK-LABEL: func.func @embedding

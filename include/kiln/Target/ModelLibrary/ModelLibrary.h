@@ -46,6 +46,7 @@ struct PlannedWeight {
   std::string name;        ///< in the compiled weights file
   std::string source;      ///< in the checkpoint
   bool transposed = false; ///< stored as the transpose of `source`
+  int64_t panels = 0;      ///< then cut into column panels this wide
   int32_t dtype = 0;
   SmallVector<int64_t> shape;
   uint64_t offset = 0;

@@ -137,9 +137,18 @@ int64_t batchFromCuSeqlens(Value cuSeqlens) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty parameter name");
-  if (getTransposed() && getType().getRank() != 2)
+  ArrayRef<int64_t> shape = getType().getShape();
+  if (std::optional<uint64_t> panels = getPanels()) {
+    if (shape.size() != 3 || shape[2] != static_cast<int64_t>(*panels))
+      return emitOpError() << "with panels " << *panels
+                           << " must have type [columns / " << *panels
+                           << ", rows, " << *panels << "], got "
+                           << formatShape(shape);
+    return success();
+  }
+  if (getTransposed() && shape.size() != 2)
     return emitOpError() << "can only transpose a 2-D weight, got "
-                         << formatShape(getType().getShape());
+                         << formatShape(shape);
   return success();
 }
 

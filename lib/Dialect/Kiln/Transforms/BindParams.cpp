@@ -38,9 +38,12 @@ struct PlannedWeight {
 
 /// The tensor name a param reads in the compiled weights file.
 StringAttr storedName(ParamOp param) {
-  if (!param.getTransposed())
-    return param.getNameAttr();
-  return StringAttr::get(param.getContext(), param.getName() + ":T");
+  std::string name = param.getName().str();
+  if (param.getTransposed())
+    name += ":T";
+  if (std::optional<uint64_t> panels = param.getPanels())
+    name += ":P" + std::to_string(*panels);
+  return StringAttr::get(param.getContext(), name);
 }
 
 /// Bytes of one element of `type` (sub-byte types round up).
@@ -96,6 +99,9 @@ struct KilnBindParamsPass
            builder.getNamedAttr(
                "transposed",
                builder.getBoolAttr(weight.firstUse.getTransposed())),
+           builder.getNamedAttr("panels",
+                                builder.getI64IntegerAttr(
+                                    weight.firstUse.getPanels().value_or(0))),
            builder.getNamedAttr("offset",
                                 builder.getI64IntegerAttr(weight.offset)),
            builder.getNamedAttr("type", TypeAttr::get(weight.type))}));

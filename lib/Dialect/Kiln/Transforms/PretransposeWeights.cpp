@@ -36,7 +36,8 @@ Value createTransposedParam(PatternRewriter &rewriter, ParamOp param) {
   auto transposedType = RankedTensorType::get(
       {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
   return ParamOp::create(rewriter, param.getLoc(), transposedType,
-                         param.getNameAttr(), rewriter.getUnitAttr());
+                         param.getNameAttr(), rewriter.getUnitAttr(),
+                         /*panels=*/nullptr);
 }
 
 struct PretransposeLinear : public OpRewritePattern<LinearOp> {

@@ -44,16 +44,25 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     for weights in the layout their kernels want, and kiln-compile writes
     them so into the compiled model's weights file.
 
+    With `panels p`, the (possibly transposed) 2-D tensor `[R, C]` is read
+    cut into column panels: the result is `[C / p, R, p]`, panel `j` holding
+    columns `j * p .. j * p + p - 1` row after row, so that a matmul kernel
+    walking one panel reads contiguous memory.
+
     ```mlir
     %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<11008x4096xf32>
     %wt = kiln.param "model.layers.0.mlp.up_proj.weight" transposed
         : tensor<4096x11008xf32>
+    %wp = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 64
+        : tensor<172x4096x64xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name, UnitAttr:$transposed);
+  let arguments = (ins StrAttr:$name, UnitAttr:$transposed,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$panels);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $name (`transposed` $transposed^)? attr-dict `:` type($result)
+    $name (`transposed` $transposed^)? (`panels` $panels^)? attr-dict `:`
+    type($result)
   }];
   let hasVerifier = 1;
 }

@@ -45,10 +45,11 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     never copied.
 
     The plan is recorded on the module as `kiln.weights`, an array of
-    `{name, source, transposed, offset, type}` dictionaries that
+    `{name, source, transposed, panels, offset, type}` dictionaries that
     `kiln-compile` follows when it writes the weights file: `source` is the
     checkpoint's tensor, `name` the tensor in the weights file (`source`,
-    or `source:T` for a transposed read). The same param read with two
+    with `:T` for a transposed read and `:P<n>` for one cut into panels;
+    `panels` is 0 for none). The same param read with two
     different types is an error.
 
     ```mlir
