@@ -38,7 +38,7 @@ def shape_label(shape):
                     if not k.startswith("_"))
 
 
-def run_case(case, workdir, negate=False):
+def run_case(case, workdir, negate=False, compile_flags=()):
     """Compiles `case` once and checks it on every shape. Returns the number
     of failed comparisons. `negate` flips the sign of every reference (used
     once to prove that the comparison can fail)."""
@@ -46,7 +46,8 @@ def run_case(case, workdir, negate=False):
     case_dir = os.path.join(workdir, case.name)
     mlir, weights = case.build(rng)
     timer = testing.Timer()
-    model = testing.compile_model(mlir, weights, case_dir)
+    model = testing.compile_model(mlir, weights, case_dir,
+                                  extra_flags=compile_flags)
     print(f"[{case.name}] compiled in {timer.seconds():.2f} s; tolerance "
           f"{case.tolerance}")
     failures = 0
@@ -80,6 +81,8 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--compiler", help="kiln-compile to use (default: PATH)")
     parser.add_argument("--runner", help="kiln-run to use (default: PATH)")
+    parser.add_argument("--compile-flag", action="append", default=[],
+                        help="extra kiln-compile flag (repeatable)")
     parser.add_argument("--negate", action="store_true",
                         help="flip the references' sign (must fail)")
     args = parser.parse_args()
@@ -97,7 +100,8 @@ def main():
     failures = 0
     for name in args.cases:
         try:
-            failures += run_case(CASES[name], args.workdir, args.negate)
+            failures += run_case(CASES[name], args.workdir, args.negate,
+                                 args.compile_flag)
         except testing.ToolError as error:
             print(f"[{name}] {error}")
             failures += 1
