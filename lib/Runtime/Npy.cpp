@@ -217,24 +217,6 @@ const char *kiln::runtime::npyDescr(kiln_dtype dtype) {
   return nullptr;
 }
 
-size_t kiln::runtime::npyElementSize(kiln_dtype dtype) {
-  switch (dtype) {
-  case KILN_DTYPE_F32:
-  case KILN_DTYPE_I32:
-    return 4;
-  case KILN_DTYPE_F16:
-  case KILN_DTYPE_BF16:
-    return 2;
-  case KILN_DTYPE_I8:
-  case KILN_DTYPE_U8:
-  case KILN_DTYPE_BOOL:
-    return 1;
-  case KILN_DTYPE_I64:
-    return 8;
-  }
-  return 0;
-}
-
 bool kiln::runtime::parseNpy(const void *data, size_t size, NpyArray &array,
                              std::string &error) {
   const unsigned char *bytes = static_cast<const unsigned char *>(data);
@@ -280,7 +262,7 @@ bool kiln::runtime::parseNpy(const void *data, size_t size, NpyArray &array,
             "(np.ascontiguousarray)";
     return false;
   }
-  uint64_t expected = npyElementSize(result.dtype);
+  uint64_t expected = kiln_dtype_size(result.dtype);
   for (int64_t dim : result.shape) {
     if (dim != 0 && expected > UINT64_MAX / static_cast<uint64_t>(dim)) {
       error = "shape is too large";
@@ -345,7 +327,7 @@ bool kiln::runtime::serializeNpy(kiln_dtype dtype, const int64_t *shape,
     error = "invalid rank or null shape";
     return false;
   }
-  uint64_t bytes = npyElementSize(dtype);
+  uint64_t bytes = kiln_dtype_size(dtype);
   std::string dict = "{'descr': '" + std::string(descr) +
                      "', 'fortran_order': False, 'shape': (";
   for (int32_t d = 0; d < rank; ++d) {

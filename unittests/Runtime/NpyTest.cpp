@@ -45,7 +45,7 @@ class NpyRoundTrip : public ::testing::TestWithParam<DtypeCase> {};
 
 TEST_P(NpyRoundTrip, PreservesShapeDtypeAndBytes) {
   DtypeCase param = GetParam();
-  size_t elementSize = npyElementSize(param.dtype);
+  size_t elementSize = kiln_dtype_size(param.dtype);
   for (const std::vector<int64_t> &shape :
        std::vector<std::vector<int64_t>>{{}, {5}, {2, 3, 4}, {3, 0}}) {
     int64_t count = 1;

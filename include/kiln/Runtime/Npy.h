@@ -33,9 +33,6 @@ struct NpyArray {
 /// cannot represent (bf16).
 const char *npyDescr(kiln_dtype dtype);
 
-/// Bytes per element of `dtype`, 0 for an unknown dtype.
-size_t npyElementSize(kiln_dtype dtype);
-
 /// Parses an in-memory .npy file. On failure returns false and sets `error`
 /// to a message saying what is wrong and where.
 bool parseNpy(const void *bytes, size_t size, NpyArray &array,
