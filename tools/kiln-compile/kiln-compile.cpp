@@ -79,29 +79,38 @@ cl::opt<std::string> linker("linker",
 class Progress {
 public:
   void begin(StringRef stage) {
-    current = stage.str();
     start = std::chrono::steady_clock::now();
     if (!quiet)
       llvm::errs() << "[kiln-compile] " << stage << " ...";
+    lineOpen = !quiet;
+  }
+  /// Ends an unfinished progress line so that a diagnostic starts on its
+  /// own line.
+  void interrupt() {
+    if (lineOpen)
+      llvm::errs() << "\n";
+    lineOpen = false;
   }
   void end() {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     total += seconds;
-    if (!quiet)
+    if (lineOpen)
       llvm::errs() << llvm::format(" %.2f s\n", seconds);
+    lineOpen = false;
   }
   void fail() {
-    if (!quiet)
+    if (lineOpen)
       llvm::errs() << " failed\n";
+    lineOpen = false;
   }
   double totalSeconds() const { return total; }
 
 private:
-  std::string current;
   std::chrono::steady_clock::time_point start;
   double total = 0;
+  bool lineOpen = false;
 };
 
 int fail(const llvm::Twine &message) {
@@ -281,12 +290,20 @@ int main(int argc, char **argv) {
   registerOpenMPDialectTranslation(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Users get the located message; the op dump is for compiler developers
+  // (kiln-opt).
+  context.printOpOnDiagnostic(false);
   Progress progress;
 
   // Parse and verify.
   progress.begin("parse " + inputFile);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  // Runs before the handler above (the newest handler runs first).
+  ScopedDiagnosticHandler newline(&context, [&](Diagnostic &) {
+    progress.interrupt();
+    return failure();
+  });
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
   if (!module) {
