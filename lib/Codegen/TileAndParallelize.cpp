@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Codegen/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -25,20 +26,49 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// A matmul-like op as kiln-lower-to-linalg emits it: C[m, n] += A[m, k] *
-/// B[k, n] (any operand maps), generalized with loops ordered (m, k, n).
-FailureOr<linalg::LinalgOp> orderMatmulLoops(RewriterBase &rewriter,
-                                             linalg::MatmulOp matmul) {
-  FailureOr<linalg::GenericOp> generic =
-      linalg::generalizeNamedOp(rewriter, matmul);
-  if (failed(generic))
-    return failure();
-  // Iteration dims of linalg.matmul are (m, n, k).
-  FailureOr<linalg::GenericOp> reordered =
-      linalg::interchangeGenericOp(rewriter, *generic, {0, 2, 1});
-  if (failed(reordered))
-    return failure();
-  return cast<linalg::LinalgOp>(reordered->getOperation());
+/// Makes the innermost loop the one that walks the most operands along
+/// their last (contiguous) dimension, so that LLVM vectorizes it: (m, k, n)
+/// for C[m, n] += A[m, k] * B[k, n], the head dim for attention scores and
+/// for P.V. Ties keep the current innermost loop, and the first loop stays
+/// first (it is split into the parallel row blocks). When the innermost loop
+/// is then a reduction, its arithmetic is marked reassociable, which LLVM
+/// needs to vectorize it.
+FailureOr<linalg::GenericOp> orderLoopsForContiguity(RewriterBase &rewriter,
+                                                     linalg::GenericOp op) {
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<int> votes(numLoops, 0);
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (map.getNumResults() == 0)
+      continue;
+    if (auto dim = dyn_cast<AffineDimExpr>(map.getResults().back()))
+      ++votes[dim.getPosition()];
+  }
+  unsigned innermost = numLoops - 1;
+  for (unsigned d = 1; d < numLoops; ++d)
+    if (votes[d] > votes[innermost])
+      innermost = d;
+  if (innermost != numLoops - 1) {
+    SmallVector<unsigned> order;
+    for (unsigned d = 0; d < numLoops; ++d)
+      if (d != innermost)
+        order.push_back(d);
+    order.push_back(innermost);
+    FailureOr<linalg::GenericOp> reordered =
+        linalg::interchangeGenericOp(rewriter, op, order);
+    if (failed(reordered))
+      return failure();
+    op = *reordered;
+  }
+  if (op.getIteratorTypesArray().back() == utils::IteratorType::reduction) {
+    auto flags = arith::FastMathFlagsAttr::get(
+        op.getContext(),
+        arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+    op.getBody()->walk([&](arith::ArithFastMathInterface arith) {
+      arith->setAttr(arith.getFastMathAttrName(), flags);
+    });
+  }
+  return op;
 }
 
 struct KilnCpuTileAndParallelizePass
@@ -62,11 +92,21 @@ struct KilnCpuTileAndParallelizePass
       rewriter.setInsertionPoint(op);
       int64_t rank = op.getRank(op.getDpsInitOperand(0));
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
-        FailureOr<linalg::LinalgOp> ordered =
-            orderMatmulLoops(rewriter, matmul);
+        FailureOr<linalg::GenericOp> generic =
+            linalg::generalizeNamedOp(rewriter, matmul);
+        if (failed(generic)) {
+          op.emitError("kiln-cpu-tile-and-parallelize: cannot generalize "
+                       "this matmul");
+          return signalPassFailure();
+        }
+        op = *generic;
+      }
+      if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
+        FailureOr<linalg::GenericOp> ordered =
+            orderLoopsForContiguity(rewriter, generic);
         if (failed(ordered)) {
           op.emitError("kiln-cpu-tile-and-parallelize: cannot reorder the "
-                       "loops of this matmul");
+                       "loops of this op");
           return signalPassFailure();
         }
         op = *ordered;

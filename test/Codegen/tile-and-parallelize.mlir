@@ -58,3 +58,50 @@ func.func @column_sum(%x: tensor<?x4xf32>, %acc: tensor<4xf32>) -> tensor<4xf32>
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// Attention scores S[b, q, j] = sum_d Q[b, q, d] * K[b, j, d]: the head dim
+// d is contiguous in Q and K, so it stays innermost, as a reassociable
+// reduction.
+#q = affine_map<(b, q, j, d) -> (b, q, d)>
+#k = affine_map<(b, q, j, d) -> (b, j, d)>
+#s = affine_map<(b, q, j, d) -> (b, q, j)>
+// CHECK-LABEL: func.func @scores
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
+// CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+func.func @scores(%q: tensor<?x?x16xf32>, %k: tensor<?x?x16xf32>, %init: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
+  %r = linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<?x?x16xf32>, tensor<?x?x16xf32>) outs(%init : tensor<?x?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x?xf32>
+  return %r : tensor<?x?x?xf32>
+}
+
+// -----
+
+// O[b, q, e] = sum_j P[b, q, j] * V[b, j, e]: e is contiguous in V and O, so
+// it moves innermost and j becomes the middle loop; no reassociation needed.
+#p = affine_map<(b, q, e, j) -> (b, q, j)>
+#v = affine_map<(b, q, e, j) -> (b, j, e)>
+#o = affine_map<(b, q, e, j) -> (b, q, e)>
+// CHECK-DAG: #[[$P:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$V:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[$O:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-LABEL: func.func @values
+// CHECK: linalg.generic {indexing_maps = [#[[$P]], #[[$V]], #[[$O]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+// CHECK-NOT: fastmath
+func.func @values(%p: tensor<?x?x?xf32>, %v: tensor<?x?x16xf32>, %init: tensor<?x?x16xf32>) -> tensor<?x?x16xf32> {
+  %r = linalg.generic {indexing_maps = [#p, #v, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<?x?x?xf32>, tensor<?x?x16xf32>) outs(%init : tensor<?x?x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x16xf32>
+  return %r : tensor<?x?x16xf32>
+}

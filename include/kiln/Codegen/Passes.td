@@ -12,16 +12,18 @@ include "mlir/Pass/PassBase.td"
 
 def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
                                      "func::FuncOp"> {
-  let summary = "Split linalg ops into parallel row blocks; order matmul "
-                "loops for vectorization";
+  let summary = "Split linalg ops into parallel row blocks; order loops "
+                "for vectorization";
   let description = [{
     Tiles the outermost parallel dimension of every linalg op on tensors
     (that is not already inside an `scf.forall`) into an `scf.forall`, which
     the CPU pipeline turns into an OpenMP work-sharing loop, and fuses the
-    `linalg.fill` that initializes a tile's accumulator into it. Matmuls are
-    generalized and their loops ordered (m, k, n) so that the innermost loop
-    walks rows of the output and of an `[in, out]` weight contiguously,
-    which LLVM's loop vectorizer turns into broadcast-FMA vector code.
+    `linalg.fill` that initializes a tile's accumulator into it. Loops are
+    reordered so that the innermost one walks the most operands along their
+    last (contiguous) dimension, which LLVM's loop vectorizer can use:
+    matmuls (generalized first) become (m, k, n), attention's P.V walks the
+    head dim of V and of the output; a reduction left innermost (attention's
+    Q.K over the head dim) gets `reassoc` arithmetic so that it vectorizes.
 
     Row blocks have `matmul-rows` rows for 2-D operands (the collapsed
     `[tokens, features]` of projections) and one row (one sequence) for
