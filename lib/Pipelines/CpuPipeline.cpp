@@ -35,6 +35,7 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // The matmul accumulators leave their k loops as vector iter_args.
   pm.addPass(createLoopInvariantSubsetHoistingPass());
+  pm.addNestedPass<func::FuncOp>(createKilnCpuApproximateMath());
   KilnBindParamsOptions bindOptions;
   bindOptions.alignment = options.weightAlignment;
   pm.addPass(createKilnBindParams(bindOptions));

@@ -64,6 +64,23 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
   ];
 }
 
+def KilnCpuApproximateMath : Pass<"kiln-cpu-approximate-math",
+                                  "func::FuncOp"> {
+  let summary = "Replace erf and tanh by polynomial approximations";
+  let description = [{
+    LLVM lowers `math.erf` and `math.tanh` to scalar libm calls, which keep
+    GELU (`erf`) and its tanh form out of vector code. This pass rewrites
+    them (f32, scalar or vector) as MLIR's polynomial approximations, plain
+    arithmetic that the loop vectorizer handles. Their error is within a few
+    ulp of f32, far below Kiln's fp32 tolerance against PyTorch.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def KilnLowerContiguousExpandShape
     : Pass<"kiln-lower-contiguous-expand-shape", "func::FuncOp"> {
   let summary = "Rewrite memref.expand_shape of dense buffers as "
