@@ -29,8 +29,11 @@ struct KilnCpuApproximateMathPass
           KilnCpuApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populatePolynomialApproximateErfPattern(patterns);
-    populatePolynomialApproximateTanhPattern(patterns);
+    // exp feeds softmax and silu; sin/cos (rope) keep libm, whose range
+    // reduction stays exact for large position angles.
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return llvm::is_contained({"math.erf", "math.tanh", "math.exp"}, name);
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

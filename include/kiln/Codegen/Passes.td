@@ -66,13 +66,15 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
 
 def KilnCpuApproximateMath : Pass<"kiln-cpu-approximate-math",
                                   "func::FuncOp"> {
-  let summary = "Replace erf and tanh by polynomial approximations";
+  let summary = "Replace erf, tanh and exp by polynomial approximations";
   let description = [{
-    LLVM lowers `math.erf` and `math.tanh` to scalar libm calls, which keep
-    GELU (`erf`) and its tanh form out of vector code. This pass rewrites
+    LLVM lowers `math.erf`, `math.tanh` and `math.exp` to scalar libm calls,
+    which keep GELU, softmax and SiLU out of vector code. This pass rewrites
     them (f32, scalar or vector) as MLIR's polynomial approximations, plain
     arithmetic that the loop vectorizer handles. Their error is within a few
-    ulp of f32, far below Kiln's fp32 tolerance against PyTorch.
+    ulp of f32, far below Kiln's fp32 tolerance against PyTorch. sin/cos
+    (rope) keep libm, whose range reduction stays exact for the large
+    angles of late positions.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
