@@ -111,9 +111,19 @@ struct KilnCpuTileAndParallelizePass
         }
         op = *ordered;
       }
+      // Blocks of rows for [tokens, features] operands; for batched
+      // operands one sequence, and with a second parallel dim (sequence
+      // positions, heads) that split too, so that a batch of one still
+      // fills every core.
       SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
                                           rewriter.getIndexAttr(0));
       tileSizes[0] = rewriter.getIndexAttr(rank <= 2 ? matmulRows : 1);
+      if (rank > 2 && op.getNumLoops() > 2 &&
+          op.getIteratorTypesArray()[1] == utils::IteratorType::parallel) {
+        int64_t size = op.getStaticLoopRanges()[1];
+        tileSizes[1] =
+            rewriter.getIndexAttr(ShapedType::isDynamic(size) ? matmulRows : 1);
+      }
 
       scf::SCFTilingOptions tiling;
       tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);

@@ -26,11 +26,12 @@ func.func @matmul(%a: tensor<?x8xf32>, %b: tensor<8x32xf32>) -> tensor<?x32xf32>
 
 // -----
 
-// Rank-3 elementwise ops: one sequence per block.
+// Rank-3 ops: one sequence and 16 positions (matmul-rows) per block, so
+// that a batch of one still splits.
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @elementwise
-// CHECK: scf.forall (%{{.*}}) in (%{{.*}})
-// CHECK: tensor.extract_slice %{{.*}}[%{{.*}}, 0, 0] [1, %{{.*}}, 4]
+// CHECK: scf.forall (%[[B:.*]], %[[S:.*]]) = (0, 0) to (%{{.*}}, %{{.*}}) step (1, 16)
+// CHECK: tensor.extract_slice %{{.*}}[%[[B]], %[[S]], 0] [1, %{{.*}}, 4]
 // CHECK: linalg.generic
 func.func @elementwise(%x: tensor<?x?x4xf32>) -> tensor<?x?x4xf32> {
   %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}

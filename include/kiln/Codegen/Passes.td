@@ -26,8 +26,10 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
     Q.K over the head dim) gets `reassoc` arithmetic so that it vectorizes.
 
     Row blocks have `matmul-rows` rows for 2-D operands (the collapsed
-    `[tokens, features]` of projections) and one row (one sequence) for
-    operands of rank 3 or more.
+    `[tokens, features]` of projections). For operands of rank 3 or more a
+    block is one sequence, and when the second loop is parallel too it is
+    split as well (`matmul-rows` positions of a dynamic dim, one of a static
+    one such as heads), so that a batch of one still fills every core.
   }];
   let options = [
     Option<"matmulRows", "matmul-rows", "int64_t", /*default=*/"32",
