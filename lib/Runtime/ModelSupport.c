@@ -11,6 +11,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "Strides.h"
 #include "kiln/Runtime/kiln_model_abi.h"
 
 #include <setjmp.h>
@@ -134,51 +135,29 @@ typedef struct RankedMemRefHeader {
   int64_t sizesAndStrides[]; /* sizes[rank], then strides[rank] */
 } RankedMemRefHeader;
 
-static void copyStrided(char *dst, const int64_t *dstStrides, const char *src,
-                        const int64_t *srcStrides, const int64_t *sizes,
-                        int64_t rank, int64_t elementBytes) {
-  if (rank == 0) {
-    memcpy(dst, src, (size_t)elementBytes);
-    return;
-  }
-  for (int64_t i = 0; i < sizes[0]; ++i)
-    copyStrided(dst + i * dstStrides[0] * elementBytes, dstStrides + 1,
-                src + i * srcStrides[0] * elementBytes, srcStrides + 1,
-                sizes + 1, rank - 1, elementBytes);
-}
-
 KILN_SUPPORT_EXPORT void memrefCopy(int64_t elementBytes, UnrankedMemRef *src,
                                     UnrankedMemRef *dst) {
   const RankedMemRefHeader *from = (const RankedMemRefHeader *)src->descriptor;
   const RankedMemRefHeader *to = (const RankedMemRefHeader *)dst->descriptor;
   int64_t rank = src->rank;
-  copyStrided(to->aligned + to->offset * elementBytes,
-              to->sizesAndStrides + rank,
-              from->aligned + from->offset * elementBytes,
-              from->sizesAndStrides + rank, from->sizesAndStrides, rank,
-              elementBytes);
+  kilnCopyStrided(
+      to->aligned + to->offset * elementBytes, to->sizesAndStrides + rank,
+      from->aligned + from->offset * elementBytes, from->sizesAndStrides + rank,
+      from->sizesAndStrides, rank, elementBytes);
 }
 
 /** Fails unless input `index` is dense row-major: the entry's boundary
  *  buffers have the identity layout (the runtime stages strided inputs). */
 KILN_SUPPORT_EXPORT void kiln_support_check_input(int32_t index) {
   const kiln_abi_buffer *in = &current->call->inputs[index];
-  int64_t expected = 1;
-  for (int32_t d = in->rank - 1; d >= 0; --d) {
-    if (in->shape[d] > 1 && in->strides[d] != expected)
-      kiln_support_fail("input %d is not dense row-major (dim %d has stride "
-                        "%lld, expected %lld)",
-                        index, d, (long long)in->strides[d],
-                        (long long)expected);
-    expected *= in->shape[d];
-  }
+  if (!kilnIsDenseRowMajor(in->rank, in->shape, in->strides))
+    kiln_support_fail("input %d is not dense row-major", index);
 }
 
 /** Runs `body(call)` with the call's arena as the allocator; returns 0, or
  *  1 with call->error set when the body failed. */
-KILN_SUPPORT_EXPORT int32_t kiln_support_invoke(const kiln_abi_call *call,
-                                                void (*body)(const
-                                                                 kiln_abi_call *)) {
+KILN_SUPPORT_EXPORT int32_t kiln_support_invoke(
+    const kiln_abi_call *call, void (*body)(const kiln_abi_call *)) {
   CallState state;
   state.call = call;
   if (omp_set_num_threads && call->num_threads > 0)

@@ -9,7 +9,7 @@
 #include "Arena.h"
 #include "Internal.h"
 #include "Signature.h"
-#include "Staging.h"
+#include "Strides.h"
 #include "Support.h"
 #include "WeightsFile.h"
 #include "kiln/Runtime/kiln_runtime.h"
@@ -433,48 +433,47 @@ KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
   kiln_abi_buffer *buffers = context->buffers.data();
   int64_t *strideSlot = context->dims.data();
   context->stagedOutputs.clear();
-  auto stage = [&](kiln_abi_buffer &buffer, int32_t dtype) -> void * {
-    size_t elementBytes = kiln_dtype_size(static_cast<kiln_dtype>(dtype));
+  // Points `buffer` at dense arena scratch with row-major strides (in its
+  // stride slot); false when out of memory.
+  auto stage = [&](kiln_abi_buffer &buffer, kiln_dtype dtype) {
     int64_t count = 1;
     for (int32_t d = 0; d < buffer.rank; ++d)
       count *= buffer.shape[d];
-    void *dense =
-        context->arena.allocate(static_cast<uint64_t>(count) * elementBytes);
+    void *dense = context->arena.allocate(static_cast<uint64_t>(count) *
+                                          kiln_dtype_size(dtype));
     if (!dense)
-      return nullptr;
-    setRowMajorStrides(buffer.shape, buffer.rank, strideSlot);
-    return dense;
+      return false;
+    kilnSetRowMajorStrides(buffer.rank, buffer.shape, strideSlot);
+    buffer.data = dense;
+    buffer.strides = strideSlot;
+    return true;
   };
   for (int32_t i = 0; i < numInputs; ++i) {
     kiln_abi_buffer &buffer = buffers[i];
     makeBuffer(inputs[i], buffer, strideSlot);
-    if (!isDenseRowMajor(buffer)) {
-      void *dense = stage(buffer, inputs[i].dtype);
-      if (!dense)
+    if (!kilnIsDenseRowMajor(buffer.rank, buffer.shape, buffer.strides)) {
+      kiln_abi_buffer caller = buffer;
+      if (!stage(buffer, inputs[i].dtype))
         return fail(KILN_ERROR_OUT_OF_MEMORY,
                     formatString("entry '%s': no memory to stage strided "
                                  "input '%s'",
                                  desc.name, desc.inputs[i].name));
-      copyStrided(dense, strideSlot, buffer.data, buffer.strides, buffer.shape,
-                  buffer.rank, kiln_dtype_size(inputs[i].dtype));
-      buffer.data = dense;
-      buffer.strides = strideSlot;
+      kilnCopyStrided(buffer.data, buffer.strides, caller.data, caller.strides,
+                      buffer.shape, buffer.rank,
+                      kiln_dtype_size(inputs[i].dtype));
     }
     strideSlot += inputs[i].rank;
   }
   for (int32_t o = 0; o < numOutputs; ++o) {
     kiln_abi_buffer &buffer = buffers[numInputs + o];
     makeBuffer(outputs[o], buffer, strideSlot);
-    if (!isDenseRowMajor(buffer)) {
+    if (!kilnIsDenseRowMajor(buffer.rank, buffer.shape, buffer.strides)) {
       context->stagedOutputs.push_back({o, buffer.data, buffer.strides});
-      void *dense = stage(buffer, outputs[o].dtype);
-      if (!dense)
+      if (!stage(buffer, outputs[o].dtype))
         return fail(KILN_ERROR_OUT_OF_MEMORY,
                     formatString("entry '%s': no memory to stage strided "
                                  "output '%s'",
                                  desc.name, desc.outputs[o].name));
-      buffer.data = dense;
-      buffer.strides = strideSlot;
     }
     strideSlot += outputs[o].rank;
   }
@@ -494,9 +493,9 @@ KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
   if (rc == 0)
     for (const StagedOutput &staged : context->stagedOutputs) {
       const kiln_abi_buffer &dense = buffers[numInputs + staged.index];
-      copyStrided(staged.data, staged.strides, dense.data, dense.strides,
-                  dense.shape, dense.rank,
-                  kiln_dtype_size(outputs[staged.index].dtype));
+      kilnCopyStrided(staged.data, staged.strides, dense.data, dense.strides,
+                      dense.shape, dense.rank,
+                      kiln_dtype_size(outputs[staged.index].dtype));
     }
   context->arena.consolidate();
   if (rc != 0) {
