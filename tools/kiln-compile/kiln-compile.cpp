@@ -8,8 +8,9 @@
 
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Target/HuggingFace/HuggingFace.h"
 #include "kiln/Target/ModelLibrary/ModelLibrary.h"
-#include "kiln/Target/Safetensors/Safetensors.h"
+#include "kiln/Target/Safetensors/Checkpoint.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -45,14 +46,19 @@ namespace {
 
 cl::OptionCategory category("kiln-compile options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<model.mlir | Hugging Face folder>"),
                                cl::Required, cl::cat(category));
 cl::opt<std::string> outputDir("o",
                                cl::desc("Output directory (required unless "
                                         "--emit is given)"),
                                cl::value_desc("dir"), cl::cat(category));
 cl::opt<std::string>
-    weightsFile("weights", cl::desc("Weights of the model's kiln.param ops"),
+    weightsFile("weights",
+                cl::desc("Weights of a .mlir model's kiln.param ops: a "
+                         ".safetensors file, a sharding index "
+                         "(*.safetensors.index.json) or a folder holding "
+                         "either"),
                 cl::value_desc("file.safetensors"), cl::cat(category));
 cl::opt<std::string> cpu("cpu",
                          cl::desc("Target CPU: host (default), generic (a "
@@ -156,7 +162,7 @@ std::string describeTensor(StringRef dtype, ArrayRef<int64_t> shape) {
 /// writer: by reference when stored as is (the checkpoint stays mapped
 /// until the write), as a transposed and/or panel-cut copy otherwise.
 llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
-                           const st::SafetensorsFile *source,
+                           const st::Checkpoint *source,
                            st::SafetensorsWriter &writer) {
   if (!plan.empty() && !source)
     return llvm::createStringError("the model reads " +
@@ -168,6 +174,7 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     if (!tensor)
       return llvm::createStringError("weight '" + weight.source +
                                      "' is not in " + source->getPath().str());
+    StringRef file = source->fileOf(weight.source);
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
@@ -179,8 +186,8 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
         ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(expected))
       return llvm::createStringError(
           "weight '" + weight.source + "': the model expects " +
-          describeTensor(wantType, expected) + " but " +
-          source->getPath().str() + " has " +
+          describeTensor(wantType, expected) + " but " + file.str() +
+          " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
     if (!weight.transposed && !weight.panels) {
       if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
@@ -268,9 +275,9 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "kiln-compile: compile a kiln model ahead of time into a model "
-      "directory\n\n  kiln-compile model.mlir --weights model.safetensors "
-      "-o out/\n");
+      "kiln-compile: compile a model ahead of time into a model "
+      "directory\n\n  kiln-compile HF_FOLDER -o out/\n  kiln-compile "
+      "model.mlir --weights model.safetensors -o out/\n");
   if (!emit.empty() && emit != "kiln" && emit != "linalg" && emit != "llvm")
     return fail("--emit must be kiln, linalg or llvm, got '" + emit + "'");
   if (optLevel > 3)
@@ -295,8 +302,14 @@ int main(int argc, char **argv) {
   context.printOpOnDiagnostic(false);
   Progress progress;
 
-  // Parse and verify.
-  progress.begin("parse " + inputFile);
+  bool huggingFace = isHuggingFaceModelDir(inputFile);
+  if (huggingFace && !weightsFile.empty())
+    return fail("--weights is for .mlir input; " + inputFile +
+                " is a Hugging Face folder and brings its own checkpoint");
+  if (!huggingFace && llvm::sys::fs::is_directory(inputFile))
+    return fail(inputFile + " is a directory without config.json; give a "
+                            "Hugging Face model folder or a .mlir file");
+
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   // Runs before the handler above (the newest handler runs first).
@@ -304,11 +317,37 @@ int main(int argc, char **argv) {
     progress.interrupt();
     return failure();
   });
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
-  if (!module) {
-    progress.fail();
-    return 1;
+
+  // The checkpoint: the folder's own, or --weights.
+  std::unique_ptr<st::Checkpoint> source;
+  std::string weightsPath = huggingFace ? inputFile : weightsFile;
+  if (!weightsPath.empty()) {
+    progress.begin("open weights " + weightsPath);
+    auto opened = st::Checkpoint::open(weightsPath);
+    if (!opened) {
+      progress.fail();
+      return fail(opened.takeError());
+    }
+    source = std::move(*opened);
+    progress.end();
+  }
+
+  OwningOpRef<ModuleOp> module;
+  if (huggingFace) {
+    progress.begin("import " + inputFile);
+    auto imported = importHuggingFaceModel(inputFile, *source, &context);
+    if (!imported) {
+      progress.fail();
+      return fail(imported.takeError());
+    }
+    module = std::move(*imported);
+  } else {
+    progress.begin("parse " + inputFile);
+    module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
+    if (!module) {
+      progress.fail();
+      return 1;
+    }
   }
   progress.end();
   if (emit == "kiln") {
@@ -319,18 +358,6 @@ int main(int argc, char **argv) {
       collectEntrySignatures(*module);
   if (failed(entries))
     return 1;
-
-  std::unique_ptr<st::SafetensorsFile> source;
-  if (!weightsFile.empty()) {
-    progress.begin("open weights " + weightsFile);
-    auto opened = st::SafetensorsFile::open(weightsFile);
-    if (!opened) {
-      progress.fail();
-      return fail(opened.takeError());
-    }
-    source = std::move(*opened);
-    progress.end();
-  }
 
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;

@@ -153,11 +153,26 @@ mlir::kiln::collectEntrySignatures(ModuleOp module) {
         if (!dim.empty())
           bound.insert(dim);
     }
+    // An output may share its name with an input: it is that input's
+    // updated value (a KV cache, a recurrent state), so it must have the
+    // input's type and dims.
+    llvm::StringSet<> outputNames;
     for (const TensorSignature &out : entry.outputs) {
-      if (!names.insert(out.name).second)
+      if (!outputNames.insert(out.name).second)
         return func.emitError()
-               << "entry point '" << entry.name << "': the name '" << out.name
-               << "' is used twice";
+               << "entry point '" << entry.name << "': two outputs are named '"
+               << out.name << "'";
+      auto in = llvm::find_if(
+          entry.inputs,
+          [&](const TensorSignature &sig) { return sig.name == out.name; });
+      if (in != entry.inputs.end() &&
+          (in->dtype != out.dtype || in->dims != out.dims ||
+           in->dimNames != out.dimNames))
+        return func.emitError()
+               << "entry point '" << entry.name << "': output '" << out.name
+               << "' is named like an input but differs from it in dtype, "
+                  "shape or dim names (only an input's updated value may "
+                  "share its name)";
       for (auto [index, dim] : llvm::enumerate(out.dimNames))
         if (!dim.empty() && !bound.contains(dim))
           return func.emitError()
