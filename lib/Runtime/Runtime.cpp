@@ -62,13 +62,6 @@ struct kiln_context {
 };
 
 namespace {
-thread_local std::string lastError;
-
-kiln_status fail(kiln_status status, std::string message) {
-  lastError = std::move(message);
-  return status;
-}
-
 void release(kiln_model *model) {
   if (model && model->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
     delete model;
@@ -168,7 +161,7 @@ kiln_status loadLibrary(kiln_model &model) {
 }
 } // namespace
 
-KILN_EXPORT const char *kiln_last_error(void) { return lastError.c_str(); }
+KILN_EXPORT const char *kiln_last_error(void) { return lastErrorMessage(); }
 
 KILN_EXPORT const char *kiln_status_string(kiln_status status) {
   switch (status) {
@@ -402,6 +395,10 @@ KILN_EXPORT void kiln_context_destroy(kiln_context *context) {
   kiln_model *model = context->model;
   delete context;
   release(model);
+}
+
+KILN_EXPORT kiln_model *kiln_context_model(const kiln_context *context) {
+  return context ? context->model : nullptr;
 }
 
 KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,

@@ -1,7 +1,8 @@
 //===- kiln-run.cpp - Run a compiled Kiln model ---------------------------===//
 //
 // Loads a directory written by kiln-compile, feeds it .npy inputs (or random
-// data), writes the outputs as .npy and optionally reports latency. Only the
+// data), writes the outputs as .npy and optionally reports latency; or
+// greedily generates tokens with a model compiled for generation. Only the
 // runtime and the .npy I/O are linked, so this deploys next to a model.
 //
 //===----------------------------------------------------------------------===//
@@ -26,8 +27,12 @@ using namespace kiln::runtime;
 namespace {
 const char kUsage[] =
     "usage: kiln-run OUTDIR [options]\n"
+    "       kiln-run OUTDIR --generate N --prompt-ids IDS [--capacity C]\n"
     "\n"
-    "Runs an entry of the model that kiln-compile wrote to OUTDIR.\n"
+    "Runs an entry of the model that kiln-compile wrote to OUTDIR, or, with\n"
+    "--generate, greedily decodes N tokens after the prompt (batch 1) with\n"
+    "the model's prefill/decode_step entries. --generate prints the N ids,\n"
+    "space-separated, as the only line on stdout and timings on stderr.\n"
     "\n"
     "options:\n"
     "  --entry NAME           entry to run (default: 'forward' if present,\n"
@@ -45,6 +50,9 @@ const char kUsage[] =
     "  --warmup N             untimed runs before the timed ones (default 0)\n"
     "  --iterations N         timed runs; prints min/median/mean latency\n"
     "  --threads N            threads per run (default 0: all cores)\n"
+    "  --generate N           generate N > 0 tokens (needs --prompt-ids)\n"
+    "  --prompt-ids IDS       the prompt's token ids, comma-separated\n"
+    "  --capacity C           KV-cache positions (default: prompt + N)\n"
     "  --help                 print this message\n";
 
 struct Options {
@@ -61,6 +69,12 @@ struct Options {
   int64_t warmup = 0;
   int64_t iterations = 0;
   int64_t threads = 0;
+  /// Tokens to generate; 0 when not generating.
+  int64_t generate = 0;
+  std::vector<int64_t> promptIds;
+  bool hasPromptIds = false;
+  /// -1: prompt length + generate.
+  int64_t capacity = -1;
 };
 
 int error(const std::string &message) {
@@ -95,6 +109,25 @@ bool splitAssignment(const std::string &text, std::string &name,
   return true;
 }
 
+/// Parses "1,2,3" into non-negative ids; false if empty or malformed.
+bool parseIdList(const std::string &text, std::vector<int64_t> &ids) {
+  ids.clear();
+  size_t begin = 0;
+  while (true) {
+    size_t comma = text.find(',', begin);
+    std::string item = text.substr(begin, comma - begin);
+    // Digits only: strtoll alone would take " 1" and "+1".
+    int64_t id = 0;
+    if (item.find_first_not_of("0123456789") != std::string::npos ||
+        !parseInt(item, id))
+      return false;
+    ids.push_back(id);
+    if (comma == std::string::npos)
+      return true;
+    begin = comma + 1;
+  }
+}
+
 /// Parses argv. Returns -1 to go on, otherwise the exit code.
 int parseArgs(int argc, char **argv, Options &options) {
   std::vector<std::string> positional;
@@ -123,8 +156,9 @@ int parseArgs(int argc, char **argv, Options &options) {
       continue;
     }
     static const char *const kValued[] = {
-        "--entry",      "--input",  "--dim",        "--int-range", "--seed",
-        "--output-dir", "--warmup", "--iterations", "--threads"};
+        "--entry",   "--input",      "--dim",        "--int-range",
+        "--seed",    "--output-dir", "--warmup",     "--iterations",
+        "--threads", "--generate",   "--prompt-ids", "--capacity"};
     if (std::find_if(std::begin(kValued), std::end(kValued),
                      [&](const char *known) { return flag == known; }) ==
         std::end(kValued))
@@ -158,6 +192,20 @@ int parseArgs(int argc, char **argv, Options &options) {
                      "'");
     } else if (flag == "--output-dir") {
       options.outputDir = value;
+    } else if (flag == "--generate") {
+      if (!parseInt(value, options.generate) || options.generate <= 0)
+        return error("--generate wants a positive number of tokens, got '" +
+                     value + "'");
+    } else if (flag == "--prompt-ids") {
+      if (!parseIdList(value, options.promptIds))
+        return error("--prompt-ids wants comma-separated non-negative token "
+                     "ids, got '" +
+                     value + "'");
+      options.hasPromptIds = true;
+    } else if (flag == "--capacity") {
+      if (!parseInt(value, options.capacity) || options.capacity < 0)
+        return error("--capacity wants a non-negative integer, got '" + value +
+                     "'");
     } else {
       if (!parseInt(value, number) || number < 0)
         return error("option '" + flag +
@@ -180,6 +228,28 @@ int parseArgs(int argc, char **argv, Options &options) {
   }
   if (options.threads > INT32_MAX)
     return error("--threads is too large");
+  if (options.generate == 0) {
+    if (options.hasPromptIds || options.capacity >= 0)
+      return error("--prompt-ids and --capacity need --generate N");
+  } else {
+    if (!options.hasPromptIds)
+      return error("--generate needs --prompt-ids ID,ID,...");
+    const char *conflict = !options.entry.empty()    ? "--entry"
+                           : !options.inputs.empty() ? "--input"
+                           : options.randomInputs    ? "--random-inputs"
+                           : options.list            ? "--list"
+                           : !options.dims.empty()   ? "--dim"
+                           : options.warmup          ? "--warmup"
+                           : options.iterations      ? "--iterations"
+                                                     : nullptr;
+    if (conflict)
+      return error(std::string("--generate cannot be combined with ") +
+                   conflict);
+    if (options.capacity < 0 &&
+        options.generate >
+            INT64_MAX - static_cast<int64_t>(options.promptIds.size()))
+      return error("--generate is too large");
+  }
   options.modelDir = positional[0];
   return -1;
 }
@@ -489,6 +559,96 @@ int runAndTime(kiln_context *context, int32_t entry,
   return -1;
 }
 
+/// Index of the largest logit, the lowest on ties (as kiln_generator_greedy).
+int64_t argmax(const std::vector<float> &logits) {
+  int64_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best])
+      best = static_cast<int64_t>(i);
+  return best;
+}
+
+/// Greedy generation for --generate: the ids on stdout, timings on stderr.
+int generate(kiln_model *model, const Options &options) {
+  kiln_context_options contextOptions;
+  contextOptions.num_threads = static_cast<int32_t>(options.threads);
+  kiln_context *context = nullptr;
+  if (kiln_context_create(model, &contextOptions, &context) != KILN_OK)
+    return runtimeError("cannot create a context");
+  struct Cleanup {
+    kiln_context *context;
+    kiln_generator *generator = nullptr;
+    ~Cleanup() {
+      kiln_generator_destroy(generator);
+      kiln_context_destroy(context);
+    }
+  } cleanup{context};
+
+  const std::vector<int64_t> &prompt = options.promptIds;
+  int64_t len = static_cast<int64_t>(prompt.size());
+  int64_t capacity =
+      options.capacity >= 0 ? options.capacity : len + options.generate;
+  if (kiln_generator_create(context, 1, capacity, &cleanup.generator) !=
+      KILN_OK)
+    return error(kiln_last_error());
+  kiln_generator *generator = cleanup.generator;
+  // The last token is never fed back, so len + N - 1 positions suffice.
+  int64_t held = kiln_generator_capacity(generator);
+  if (held >= 0 && options.generate - 1 > held - len)
+    return error("a " + std::to_string(len) + "-token prompt and " +
+                 std::to_string(options.generate) + " generated tokens need " +
+                 std::to_string(len + options.generate - 1) +
+                 " positions but --capacity is " + std::to_string(held));
+
+  // Steps pick tokens one at a time (rather than kiln_generator_greedy) so
+  // that each can be timed.
+  using Clock = std::chrono::steady_clock;
+  auto millisSince = [](Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start)
+        .count();
+  };
+  std::vector<float> logits(
+      static_cast<size_t>(kiln_generator_vocab_size(generator)));
+  std::vector<int64_t> generated;
+  auto start = Clock::now();
+  if (kiln_generator_prefill(generator, prompt.data(), len, logits.data()) !=
+      KILN_OK)
+    return runtimeError("prefill failed");
+  double prefillMillis = millisSince(start);
+  generated.push_back(argmax(logits));
+  std::vector<double> stepMillis;
+  while (static_cast<int64_t>(generated.size()) < options.generate) {
+    start = Clock::now();
+    if (kiln_generator_step(generator, &generated.back(), logits.data()) !=
+        KILN_OK)
+      return runtimeError("decode step " + std::to_string(generated.size()) +
+                          " failed");
+    stepMillis.push_back(millisSince(start));
+    generated.push_back(argmax(logits));
+  }
+
+  std::string line;
+  for (size_t i = 0; i < generated.size(); ++i)
+    line += (i ? " " : "") + std::to_string(generated[i]);
+  std::printf("%s\n", line.c_str());
+  std::fprintf(stderr, "kiln-run: prefill of %" PRId64 " tokens: %.3f ms\n",
+               len, prefillMillis);
+  if (!stepMillis.empty()) {
+    double total = 0;
+    for (double m : stepMillis)
+      total += m;
+    std::sort(stepMillis.begin(), stepMillis.end());
+    size_t n = stepMillis.size();
+    double median = n % 2 ? stepMillis[n / 2]
+                          : 0.5 * (stepMillis[n / 2 - 1] + stepMillis[n / 2]);
+    std::fprintf(stderr,
+                 "kiln-run: decode of %zu tokens: median %.3f ms/token, "
+                 "%.1f tokens/s\n",
+                 n, median, total > 0 ? 1000.0 * n / total : 0.0);
+  }
+  return 0;
+}
+
 /// Output names may hold characters a file name cannot.
 std::string fileNameFor(const char *outputName) {
   std::string name = outputName;
@@ -511,6 +671,8 @@ int runTool(const Options &options) {
     printSignatures(model);
     return 0;
   }
+  if (options.generate > 0)
+    return generate(model, options);
   int32_t numEntries = kiln_model_num_entries(model);
   if (numEntries <= 0)
     return error("model '" + options.modelDir + "' has no entries");

@@ -101,11 +101,84 @@ kiln_status kiln_context_create(kiln_model *model,
                                 kiln_context **context);
 void kiln_context_destroy(kiln_context *context);
 
+/** The model `context` runs (NULL if `context` is NULL). */
+kiln_model *kiln_context_model(const kiln_context *context);
+
 /** Runs `entry`. Shapes and dtypes of inputs and outputs are checked
  *  against the entry's signature before any code runs. */
 kiln_status kiln_context_run(kiln_context *context, int32_t entry,
                              const kiln_tensor *inputs, int32_t num_inputs,
                              const kiln_tensor *outputs, int32_t num_outputs);
+
+/*===--------------------------------------------------------------------===*
+ * Generation (docs/Generation.md)
+ *
+ * A generator drives a model compiled for generation: entries `prefill` and
+ * `decode_step` whose state (KV caches, SSM states) flows from the outputs
+ * of one call to the inputs of the next. The generator owns two sets of
+ * state buffers and swaps them after every call, so the state is never
+ * copied by the runtime. All `batch` sequences advance together: they share
+ * one position. Ids are row-major [batch, len]; logits are row-major
+ * [batch, vocab] and hold the scores of each sequence's last token.
+ *===--------------------------------------------------------------------===*/
+
+typedef struct kiln_generator kiln_generator;
+
+/** Creates a generator for `batch` sequences that runs on `context` (which
+ *  must outlive it and is not used concurrently). `capacity` is the number
+ *  of positions the state holds when it has a dynamic "capacity" dim (a KV
+ *  cache); it must then be > 0. Models with fixed-size state (SSMs) ignore
+ *  it; pass 0. Fails if the model lacks `prefill` or `decode_step` or their
+ *  signatures do not follow the generation ABI. */
+kiln_status kiln_generator_create(kiln_context *context, int64_t batch,
+                                  int64_t capacity, kiln_generator **generator);
+void kiln_generator_destroy(kiln_generator *generator);
+
+/** Sequences per call, as created (-1 if `generator` is NULL). */
+int64_t kiln_generator_batch(const kiln_generator *generator);
+/** Positions the state holds; -1 when unbounded (fixed-size state) or
+ *  `generator` is NULL. */
+int64_t kiln_generator_capacity(const kiln_generator *generator);
+/** Entries per row of the logits (-1 if `generator` is NULL). */
+int64_t kiln_generator_vocab_size(const kiln_generator *generator);
+/** Tokens consumed so far by each sequence, i.e. the position of the next
+ *  token (-1 if `generator` is NULL). */
+int64_t kiln_generator_position(const kiln_generator *generator);
+
+/** Starts new sequences: runs `prefill` on `ids` ([batch, len], token
+ *  positions 0..len-1), replacing any previous state. Writes the logits of
+ *  the last position to `logits` ([batch, vocab]) unless it is NULL. */
+kiln_status kiln_generator_prefill(kiln_generator *generator,
+                                   const int64_t *ids, int64_t len,
+                                   float *logits);
+/** Feeds `len` more tokens per sequence (`ids`: [batch, len]) through
+ *  `decode_step` at the current position; `logits` as for prefill. */
+kiln_status kiln_generator_extend(kiln_generator *generator, const int64_t *ids,
+                                  int64_t len, float *logits);
+/** kiln_generator_extend with one token per sequence (`ids`: [batch]). */
+kiln_status kiln_generator_step(kiln_generator *generator, const int64_t *ids,
+                                float *logits);
+
+/** Forgets the sequences: the position goes back to 0 and the next call
+ *  must be a prefill. The state buffers are kept (and not cleared). */
+kiln_status kiln_generator_reset(kiln_generator *generator);
+
+/** Number of state tensors (-1 if `generator` is NULL). */
+int32_t kiln_generator_num_states(const kiln_generator *generator);
+/** Describes state tensor `index` as it is now: `*name` (may be NULL) gets
+ *  its name in the model's signature, `view` its dtype, shape and data
+ *  (dense row-major). The view is valid until the next prefill, extend,
+ *  step or destroy; its contents are meaningful after a prefill. */
+kiln_status kiln_generator_state(const kiln_generator *generator, int32_t index,
+                                 const char **name, kiln_tensor *view);
+
+/** Greedy decoding: prefills `prompt` ([batch, len]), then picks each
+ *  sequence's highest-scoring token (lowest id on ties) `n` times, feeding
+ *  each pick back in. Writes `out_ids` ([batch, n]). Needs a capacity of at
+ *  least len + n - 1. */
+kiln_status kiln_generator_greedy(kiln_generator *generator,
+                                  const int64_t *prompt, int64_t len, int64_t n,
+                                  int64_t *out_ids);
 
 #ifdef __cplusplus
 }
