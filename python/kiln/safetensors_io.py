@@ -20,8 +20,22 @@ _DTYPES = {
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 
 
-def save(tensors, path, metadata=None):
-    """Writes a dict of name -> numpy array to `path`."""
+def to_bfloat16_bits(array):
+    """float32 -> bfloat16 bit patterns (uint16), rounding to nearest even."""
+    bits = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
+    rounded = bits + 0x7FFF + ((bits >> 16) & 1)
+    return (rounded >> 16).astype(np.uint16)
+
+
+def from_bfloat16_bits(bits):
+    """bfloat16 bit patterns (uint16) -> float32, exactly."""
+    return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
+def save(tensors, path, metadata=None, float_dtype=None):
+    """Writes a dict of name -> numpy array to `path`. `float_dtype` "F16" or
+    "BF16" stores every floating-point tensor in that type (rounded to
+    nearest even), as half-precision Hugging Face checkpoints are."""
     header = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
@@ -30,6 +44,13 @@ def save(tensors, path, metadata=None):
     for name in sorted(tensors):
         array = np.ascontiguousarray(tensors[name])
         dtype = _NAMES.get(array.dtype)
+        if float_dtype and array.dtype.kind == "f":
+            if float_dtype == "F16":
+                array, dtype = array.astype(np.float16), "F16"
+            elif float_dtype == "BF16":
+                array, dtype = to_bfloat16_bits(array), "BF16"
+            else:
+                raise ValueError(f"float_dtype must be F16 or BF16, got {float_dtype!r}")
         if dtype is None:
             raise ValueError(f"tensor {name!r}: unsupported dtype {array.dtype}")
         data = array.tobytes()
@@ -57,7 +78,10 @@ def load(path):
         if name == "__metadata__":
             continue
         begin, end = info["data_offsets"]
-        array = np.frombuffer(raw[base + begin:base + end],
-                              dtype=_DTYPES[info["dtype"]])
+        data = raw[base + begin:base + end]
+        if info["dtype"] == "BF16":
+            array = from_bfloat16_bits(np.frombuffer(data, dtype=np.uint16))
+        else:
+            array = np.frombuffer(data, dtype=_DTYPES[info["dtype"]])
         result[name] = array.reshape(info["shape"]).copy()
     return result

@@ -158,6 +158,48 @@ std::string describeTensor(StringRef dtype, ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// IEEE half to float; exact.
+float halfToFloat(uint16_t half) {
+  uint32_t sign = uint32_t(half & 0x8000u) << 16;
+  uint32_t exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
+  uint32_t bits = sign;
+  if (exponent == 0x1f) {
+    bits |= 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits |= ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa != 0) {
+    // Subnormal: shift the leading one into the implicit bit.
+    uint32_t shift = 0;
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits |= ((113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+/// The F32 bytes of an F16 or BF16 tensor (half-precision checkpoints are
+/// widened exactly at compile time; the generated code computes in F32).
+std::vector<uint8_t> widenToF32(const st::TensorInfo &tensor) {
+  std::vector<uint8_t> wide(tensor.numElements * sizeof(float));
+  for (uint64_t i = 0; i < tensor.numElements; ++i) {
+    uint16_t half;
+    std::memcpy(&half, &tensor.bytes[2 * i], sizeof(half));
+    float value;
+    if (tensor.dtype == st::DType::BF16) {
+      uint32_t bits = uint32_t(half) << 16;
+      std::memcpy(&value, &bits, sizeof(value));
+    } else {
+      value = halfToFloat(half);
+    }
+    std::memcpy(&wide[i * sizeof(float)], &value, sizeof(value));
+  }
+  return wide;
+}
+
 /// Checks every planned weight against the checkpoint and adds it to the
 /// writer: by reference when stored as is (the checkpoint stays mapped
 /// until the write), as a transposed and/or panel-cut copy otherwise.
@@ -182,16 +224,28 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     if (weight.transposed)
       std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
-    if (st::dtypeName(tensor->dtype) != wantType ||
+    bool widen = wantType == "F32" && (tensor->dtype == st::DType::F16 ||
+                                       tensor->dtype == st::DType::BF16);
+    if ((st::dtypeName(tensor->dtype) != wantType && !widen) ||
         ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(expected))
       return llvm::createStringError(
           "weight '" + weight.source + "': the model expects " +
           describeTensor(wantType, expected) + " but " + file.str() +
           " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
+    std::vector<uint8_t> widened;
+    ArrayRef<uint8_t> bytes = tensor->bytes;
+    st::DType dtype = tensor->dtype;
+    if (widen) {
+      widened = widenToF32(*tensor);
+      bytes = widened;
+      dtype = st::DType::F32;
+    }
     if (!weight.transposed && !weight.panels) {
-      if (llvm::Error error = writer.addTensorRef(weight.name, tensor->dtype,
-                                                  tensor->shape, tensor->bytes))
+      llvm::Error error =
+          widen ? writer.addTensor(weight.name, dtype, tensor->shape, bytes)
+                : writer.addTensorRef(weight.name, dtype, tensor->shape, bytes);
+      if (error)
         return error;
       continue;
     }
@@ -200,16 +254,16 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     int64_t rows = weight.transposed ? expected[1] : expected[0];
     int64_t cols = weight.transposed ? expected[0] : expected[1];
     int64_t panel = weight.panels ? weight.panels : cols;
-    uint64_t elementBytes = st::dtypeSize(tensor->dtype);
-    std::vector<uint8_t> rearranged(tensor->bytes.size());
+    uint64_t elementBytes = st::dtypeSize(dtype);
+    std::vector<uint8_t> rearranged(bytes.size());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
         int64_t from = weight.transposed ? c * rows + r : r * cols + c;
         int64_t to = ((c / panel) * rows + r) * panel + c % panel;
         std::memcpy(&rearranged[to * elementBytes],
-                    &tensor->bytes[from * elementBytes], elementBytes);
+                    &bytes[from * elementBytes], elementBytes);
       }
-    if (llvm::Error error = writer.addTensor(weight.name, tensor->dtype,
+    if (llvm::Error error = writer.addTensor(weight.name, dtype,
                                              weight.shape, rearranged))
       return error;
   }

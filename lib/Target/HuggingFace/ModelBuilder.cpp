@@ -177,11 +177,16 @@ Value ModelBuilder::param(ArrayRef<std::string> names,
   if (!tensor) {
     fail("tensor '" + names.front() + "' is missing from " +
          checkpoint.getPath() + " (expected " + describe("F32", shape) + ")");
-  } else if (tensor->dtype != st::DType::F32 ||
+  } else if ((tensor->dtype != st::DType::F32 &&
+              tensor->dtype != st::DType::F16 &&
+              tensor->dtype != st::DType::BF16) ||
              ArrayRef<int64_t>(tensor->shape) != shape) {
+    // Half-precision tensors are widened to F32 when the weights are
+    // written.
     fail("tensor '" + *found + "' in " + checkpoint.fileOf(*found) +
          " is " + describe(st::dtypeName(tensor->dtype), tensor->shape) +
-         " but config.json implies " + describe("F32", shape));
+         " but config.json implies " + describe("F32", shape) +
+         " (F16 and BF16 are accepted too)");
   }
   return ParamOp::create(b, f32(shape), *found, /*transposed=*/false,
                          IntegerAttr());

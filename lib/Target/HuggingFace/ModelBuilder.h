@@ -99,7 +99,8 @@ public:
   /// (naming every name tried) and returns the first prefix otherwise.
   std::string detectPrefix(llvm::ArrayRef<llvm::StringRef> prefixes,
                            llvm::StringRef probe);
-  /// A `kiln.param` for tensor `name`, which must be F32 of `shape`; the
+  /// A `kiln.param` for tensor `name`, which must be F32 (or F16/BF16,
+  /// widened when the weights are written) of `shape`; the
   /// first of `names` present when several spellings exist.
   Value param(llvm::ArrayRef<std::string> names,
               llvm::ArrayRef<int64_t> shape);
