@@ -631,6 +631,8 @@ int generate(kiln_model *model, const Options &options) {
   for (size_t i = 0; i < generated.size(); ++i)
     line += (i ? " " : "") + std::to_string(generated[i]);
   std::printf("%s\n", line.c_str());
+  // Keeps the ids ahead of the summary when both streams share a terminal.
+  std::fflush(stdout);
   std::fprintf(stderr, "kiln-run: prefill of %" PRId64 " tokens: %.3f ms\n",
                len, prefillMillis);
   if (!stepMillis.empty()) {
