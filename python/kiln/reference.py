@@ -379,7 +379,12 @@ def mamba_forward(config, state, input_ids, cache=None, return_cache=False):
                   if cache is None else cache[0][i])
         full = torch.cat([prefix, x.transpose(1, 2)], -1)
         conv_states.append(full[:, :, full.shape[-1] - (k - 1):])
-        x = act(F.conv1d(full, m["conv_w"], m["conv_b"], groups=d_inner)).transpose(1, 2)
+        # Depthwise causal conv: out[t] = sum_j w[j] * full[t + j] (+ bias), as
+        # HF's conv1d with padding K-1 cut to the sequence.
+        conv = sum(m["conv_w"][:, 0, j, None] * full[:, :, j:j + s] for j in range(k))
+        if m["conv_b"] is not None:
+            conv = conv + m["conv_b"][:, None]
+        x = act(conv).transpose(1, 2)
         dt, bm, cm = _mamba_ssm_inputs(m, x, rank, n)
         hs = (torch.zeros(b, d_inner, n, dtype=torch.float64)
               if cache is None else cache[1][i].clone())
@@ -585,5 +590,5 @@ def _self_check(seed=0):
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(min(4, os.cpu_count() or 1))
+    torch.set_num_threads(1)     # the ops are tiny: threads only add overhead
     sys.exit(1 if _self_check() else 0)
