@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -29,16 +31,30 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// Columns per register tile for `n` output columns, or 0 when none of the
-/// supported widths divides `n` (the tile must be static: no masks).
-int64_t pickColumnTile(int64_t n) {
+/// A register tile: `rows` x `cols` accumulators of C.
+struct RegisterTile {
+  int64_t rows = 0, cols = 0;
+};
+
+/// The register tile for `n` output columns: the first of the list whose
+/// width divides `n` (tiles must be static: no masks), or {0, 0}. With
+/// AVX2's 16 vector registers, 12 accumulators keep both FMA pipes busy
+/// (5-cycle latency) and leave room for the B vectors and the broadcast of
+/// A; rows that divide the 32-row blocks of kiln-cpu-tile-and-parallelize
+/// come first, so that only the last block has leftover rows.
+RegisterTile pickRegisterTile(int64_t n) {
+  static constexpr RegisterTile kTiles[] = {
+      {4, 24}, {2, 48}, {6, 16}, {4, 16}, {1, 64}, {1, 32}, {1, 16}, {1, 8}};
   if (ShapedType::isDynamic(n))
-    return 0;
-  for (int64_t width : {64, 32, 16, 8})
-    if (n % width == 0)
-      return width;
-  return 0;
+    return {};
+  for (RegisterTile tile : kTiles)
+    if (n % tile.cols == 0)
+      return tile;
+  return {};
 }
+
+/// Marks a matmul tiled into row groups, waiting for its register tiles.
+constexpr StringLiteral kRowGroupAttr = "kiln.row_group";
 
 /// When B is a weight (a 2-D kiln.param read as [k, n]), rewrites the
 /// matmul to read it cut into [n / columns, k, columns] panels, which
@@ -106,7 +122,11 @@ linalg::GenericOp packWeightPanels(RewriterBase &rewriter, linalg::GenericOp op,
 /// A contraction C[m, n] += A[m, k] * B[k, n] with loops (m, k, n).
 bool isOrderedMatmul(linalg::GenericOp op) {
   using utils::IteratorType;
+  auto isF32 = [](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType().isF32();
+  };
   return op.hasPureTensorSemantics() && op.getNumLoops() == 3 &&
+         llvm::all_of(op->getOperands(), isF32) &&
          op.getIteratorTypesArray() ==
              SmallVector<IteratorType>{IteratorType::parallel,
                                        IteratorType::reduction,
@@ -114,11 +134,186 @@ bool isOrderedMatmul(linalg::GenericOp op) {
          linalg::isaContractionOpInterface(op);
 }
 
+/// Loop positions of a matmul in either form: (m, k, n), or with panels
+/// (m, nb, k, ni).
+struct MatmulLoops {
+  bool packed;
+  unsigned m = 0, k, n;
+  explicit MatmulLoops(linalg::GenericOp op) : packed(op.getNumLoops() == 4) {
+    k = packed ? 2 : 1;
+    n = packed ? 3 : 2;
+  }
+};
+
+/// Tiles `op` by `sizes` (loop order `interchange`, may be empty); returns
+/// the loops and replaces `op`, or emits an error.
+FailureOr<scf::SCFTilingResult> tileLoops(RewriterBase &rewriter,
+                                          linalg::GenericOp op,
+                                          ArrayRef<int64_t> sizes,
+                                          ArrayRef<int64_t> interchange) {
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(op.getContext(), sizes));
+  if (!interchange.empty())
+    options.setInterchange(interchange);
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled)) {
+    op.emitError("kiln-cpu-vectorize-matmul: tiling failed");
+    return failure();
+  }
+  rewriter.replaceOp(op, tiled->replacements);
+  return tiled;
+}
+
+/// Phase 1: splits the rows of C into groups of `tile.rows` (loops n or nb
+/// outermost, then m) and peels the last, partial group, so that every
+/// group but one has a static row count.
+LogicalResult tileRowGroups(RewriterBase &rewriter, linalg::GenericOp op,
+                            RegisterTile tile) {
+  MatmulLoops loops(op);
+  SmallVector<int64_t> sizes(op.getNumLoops(), 0);
+  sizes[loops.m] = tile.rows;
+  // Without panels, the n loop steps by the tile's columns; with panels,
+  // nb steps by one panel and ni stays whole.
+  sizes[loops.packed ? 1 : loops.n] = loops.packed ? 1 : tile.cols;
+  SmallVector<int64_t> interchange =
+      loops.packed ? SmallVector<int64_t>{1, 0, 2, 3}
+                   : SmallVector<int64_t>{2, 0, 1};
+  FailureOr<scf::SCFTilingResult> tiled =
+      tileLoops(rewriter, op, sizes, interchange);
+  if (failed(tiled))
+    return failure();
+  auto tiledOp = cast<linalg::GenericOp>(tiled->tiledOps.front());
+  rewriter.modifyOpInPlace(tiledOp, [&] {
+    tiledOp->setAttr(kRowGroupAttr, rewriter.getDenseI64ArrayAttr(
+                                        {tile.rows, tile.cols}));
+  });
+  if (tile.rows == 1)
+    return success();
+  auto rowLoop = cast<scf::ForOp>(tiled->loops.back());
+  scf::ForOp partial;
+  // Fails only when nothing needs peeling (the trip count divides).
+  (void)scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop, partial);
+  return success();
+}
+
+/// Lanes of the vectors the register tiles are made of: one AVX2 register
+/// of f32. Wider logical vectors (24 columns) would leave LLVM to split
+/// non-power-of-two types, which it does by spilling.
+constexpr int64_t kLanes = 8;
+
+/// Emits `C[row0 + i, :] += sum_k A[row0 + i, k] * B[k, :]` for `i <
+/// rows` as `rows * cols / kLanes` vector accumulators carried through a
+/// loop over k: each step loads one row of B (one panel row) and, per row
+/// of A, broadcasts A[row, k] and multiply-adds it in. Returns the updated
+/// C.
+Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
+                       Value c, Value row0, int64_t rows, int64_t cols,
+                       bool packed) {
+  Type element = cast<ShapedType>(c.getType()).getElementType();
+  auto vectorType = VectorType::get({kLanes}, element);
+  int64_t chunks = cols / kLanes;
+  auto index = [&](OpBuilder &builder, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  Value zero = index(b, 0), one = index(b, 1);
+  Value depth = tensor::DimOp::create(b, loc, a, 1);
+  SmallVector<Value> rowIndex, columnIndex;
+  for (int64_t i = 0; i < rows; ++i)
+    rowIndex.push_back(
+        i == 0 ? row0
+               : arith::AddIOp::create(b, loc, row0, index(b, i)).getResult());
+  for (int64_t j = 0; j < chunks; ++j)
+    columnIndex.push_back(index(b, j * kLanes));
+  auto cIndices = [&](Value row, Value column) -> SmallVector<Value> {
+    if (packed)
+      return {row, zero, column};
+    return {row, column};
+  };
+  auto read = [&](OpBuilder &builder, Value source, ValueRange indices) {
+    return vector::TransferReadOp::create(builder, loc, vectorType, source,
+                                          indices, /*padding=*/std::nullopt,
+                                          /*inBounds=*/ArrayRef<bool>{true});
+  };
+  // Accumulator (i, j) is iter_arg i * chunks + j.
+  SmallVector<Value> accumulators;
+  for (Value row : rowIndex)
+    for (Value column : columnIndex)
+      accumulators.push_back(read(b, c, cIndices(row, column)));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, depth, one, accumulators,
+      [&](OpBuilder &nested, Location, Value k, ValueRange sums) {
+        SmallVector<Value> bRow;
+        for (Value column : columnIndex) {
+          SmallVector<Value> bIndices = {k, column};
+          if (packed)
+            bIndices.insert(bIndices.begin(), zero);
+          bRow.push_back(read(nested, bMatrix, bIndices));
+        }
+        SmallVector<Value> next;
+        for (auto [i, row] : llvm::enumerate(rowIndex)) {
+          Value scalar =
+              tensor::ExtractOp::create(nested, loc, a, ValueRange{row, k});
+          Value splat =
+              vector::BroadcastOp::create(nested, loc, vectorType, scalar);
+          for (int64_t j = 0; j < chunks; ++j)
+            next.push_back(vector::FMAOp::create(nested, loc, splat, bRow[j],
+                                                 sums[i * chunks + j]));
+        }
+        scf::YieldOp::create(nested, loc, next);
+      });
+  for (auto [i, row] : llvm::enumerate(rowIndex))
+    for (auto [j, column] : llvm::enumerate(columnIndex))
+      c = vector::TransferWriteOp::create(b, loc,
+                                          loop.getResult(i * chunks + j), c,
+                                          cIndices(row, column),
+                                          ArrayRef<bool>{true})
+              .getResult();
+  return c;
+}
+
+/// Phase 2: a row group with a static row count becomes one register tile;
+/// a partial group, a loop of one-row tiles.
+void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
+  auto tileAttr = op->getAttrOfType<DenseI64ArrayAttr>(kRowGroupAttr);
+  RegisterTile tile{tileAttr[0], tileAttr[1]};
+  bool packed = op.getNumLoops() == 4;
+  Value a = op.getDpsInputOperand(0)->get();
+  Value bMatrix = op.getDpsInputOperand(1)->get();
+  Value c = op.getDpsInitOperand(0)->get();
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  int64_t rows = cast<ShapedType>(a.getType()).getDimSize(0);
+  Value result;
+  if (rows == tile.rows) {
+    result = emitRegisterTile(rewriter, loc, a, bMatrix, c,
+                              arith::ConstantIndexOp::create(rewriter, loc, 0),
+                              tile.rows, tile.cols, packed);
+  } else {
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value count = tensor::DimOp::create(rewriter, loc, a, 0);
+    result = scf::ForOp::create(
+                 rewriter, loc, zero, count, one, ValueRange{c},
+                 [&](OpBuilder &nested, Location, Value row,
+                     ValueRange iter) {
+                   Value updated =
+                       emitRegisterTile(nested, loc, a, bMatrix, iter[0], row,
+                                        1, tile.cols, packed);
+                   scf::YieldOp::create(nested, loc, updated);
+                 })
+                 .getResult(0);
+  }
+  rewriter.replaceOp(op, result);
+}
+
 struct KilnCpuVectorizeMatmulPass
     : public kiln::impl::KilnCpuVectorizeMatmulBase<
           KilnCpuVectorizeMatmulPass> {
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
     SmallVector<linalg::GenericOp> matmuls;
     getOperation().walk([&](linalg::GenericOp op) {
       if (isOrderedMatmul(op))
@@ -126,50 +321,33 @@ struct KilnCpuVectorizeMatmulPass
     });
 
     for (linalg::GenericOp op : matmuls) {
-      int64_t columns = pickColumnTile(op.getStaticLoopRanges()[2]);
-      if (!columns)
+      RegisterTile tile = pickRegisterTile(op.getStaticLoopRanges()[2]);
+      if (!tile.cols)
         continue;
-      // Loops n (or n / columns), m, k: k innermost, so that the accumulator
-      // lives in registers across it, and columns outermost, so that the
-      // [k, columns] block of B stays in cache while every row of the block
-      // uses it. Weights are read as contiguous panels.
-      SmallVector<OpFoldResult> sizes;
-      SmallVector<int64_t> interchange, vectorSizes;
-      if (linalg::GenericOp packed = packWeightPanels(rewriter, op, columns)) {
+      // Weights are read as contiguous panels of the tile's width.
+      if (linalg::GenericOp packed = packWeightPanels(rewriter, op, tile.cols))
         op = packed;
-        sizes = {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
-                 rewriter.getIndexAttr(1), rewriter.getIndexAttr(0)};
-        interchange = {1, 0, 2, 3};
-        vectorSizes = {1, 1, 1, columns};
-      } else {
-        sizes = {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
-                 rewriter.getIndexAttr(columns)};
-        interchange = {2, 0, 1};
-        vectorSizes = {1, 1, columns};
-      }
-      scf::SCFTilingOptions tiling;
-      tiling.setTileSizes(sizes);
-      tiling.setInterchange(interchange);
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
-      if (failed(tiled)) {
-        op.emitError("kiln-cpu-vectorize-matmul: register tiling failed");
+      if (failed(tileRowGroups(rewriter, op, tile)))
         return signalPassFailure();
-      }
-      rewriter.replaceOp(op, tiled->replacements);
-
-      Operation *tile = tiled->tiledOps.front();
-      rewriter.setInsertionPoint(tile);
-      SmallVector<bool> scalable(vectorSizes.size(), false);
-      FailureOr<linalg::VectorizationResult> vectorized =
-          linalg::vectorize(rewriter, tile, vectorSizes, scalable);
-      if (failed(vectorized)) {
-        tile->emitError("kiln-cpu-vectorize-matmul: vectorization failed");
-        return signalPassFailure();
-      }
-      rewriter.replaceOp(tile, vectorized->replacements);
     }
+
+    // Peeling left static row counts in the index arithmetic; fold them into
+    // the types before vectorizing.
+    RewritePatternSet patterns(ctx);
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+
+    SmallVector<linalg::GenericOp> groups;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (op->hasAttr(kRowGroupAttr))
+        groups.push_back(op);
+    });
+    for (linalg::GenericOp op : groups)
+      vectorizeRowGroup(rewriter, op);
   }
 };
 

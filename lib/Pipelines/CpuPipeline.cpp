@@ -70,8 +70,11 @@ void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
   // with two dynamic sizes.
   pm.addNestedPass<func::FuncOp>(createKilnLowerContiguousExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
-  // Vector transfers become plain loads, stores and broadcasts.
-  pm.addPass(createConvertVectorToSCFPass());
+  // Vector transfers become plain loads, stores and broadcasts; n-D ones
+  // (register tiles of several rows) unrolled into 1-D ones rather than
+  // looped over a stack buffer.
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createLowerAffinePass());
   if (options.parallel)
     pm.addPass(createConvertSCFToOpenMPPass());

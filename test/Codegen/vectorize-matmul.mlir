@@ -1,22 +1,40 @@
-// RUN: kiln-opt %s --kiln-cpu-vectorize-matmul --canonicalize --loop-invariant-subset-hoisting --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --kiln-cpu-vectorize-matmul --canonicalize --split-input-file | FileCheck %s
 
-// One output row by 64 columns per register tile; loops n, m, k; after
-// hoisting, the k loop carries the accumulator as a vector and each step
-// broadcasts A[m, k] against a 64-wide row of B.
+// 128 columns: 6 x 16 register tiles (12 accumulators of 8 lanes). Loops:
+// columns, then groups of 6 rows up to the last full group, then the
+// leftover rows one at a time. In a full group, the k loop carries the 12
+// accumulators; each step loads two 8-lane pieces of a row of B and, per
+// row, broadcasts A[row, k] into two FMAs.
 
 #A = affine_map<(m, k, n) -> (m, k)>
 #B = affine_map<(m, k, n) -> (k, n)>
 #C = affine_map<(m, k, n) -> (m, n)>
+// CHECK: #[[$FULL:.*]] = affine_map<()[s0] -> ((s0 floordiv 6) * 6)>
 // CHECK-LABEL: func.func @matmul
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C64:.*]] iter_args
-// CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<1x64xf32>, vector<1x64xf32>
-// CHECK: %[[SUM:.*]]:3 = scf.for {{.*}} iter_args({{.*}}, %[[IT:[a-z0-9_]+]] = %[[ACC]]) -> ({{.*}}, vector<1x64xf32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<1x1xf32>, vector<1x1x64xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<1x64xf32>, vector<1x1x64xf32>
-// CHECK: arith.mulf {{.*}} : vector<1x1x64xf32>
-// CHECK: arith.addf %[[IT]], {{.*}} : vector<1x64xf32>
-// CHECK: vector.transfer_write %[[SUM]]#2
+// CHECK-SAME: (%[[A:.*]]: tensor<?x32xf32>, %[[B:.*]]: tensor<32x128xf32>, %[[C:.*]]: tensor<?x128xf32>)
+// CHECK: %[[M:[a-z0-9_]+]] = tensor.dim %[[A]], %c0
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = %c0 to %c128 step %c16
+// CHECK: %[[END:[0-9]+]] = affine.apply #[[$FULL]]()[%[[M]]]
+// CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %[[END]] step %c6
+// CHECK: %[[BT:.*]] = tensor.extract_slice %[[B]][0, %[[N]]] [32, 16] [1, 1]
+// CHECK: %[[CT:.*]] = tensor.extract_slice %{{.*}}[%[[ROW]], %[[N]]] [6, 16] [1, 1] : tensor<?x128xf32> to tensor<6x16xf32>
+// CHECK: %[[AT:.*]] = tensor.extract_slice %[[A]][%[[ROW]], 0] [6, 32] [1, 1]
+// CHECK-COUNT-12: vector.transfer_read %[[CT]]{{.*}} : tensor<6x16xf32>, vector<8xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c32 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: %[[B0:.*]] = vector.transfer_read %[[BT]][%[[K]], %c0]
+// CHECK: %[[B1:.*]] = vector.transfer_read %[[BT]][%[[K]], %c8]
+// CHECK: %[[A0:.*]] = tensor.extract %[[AT]][%c0, %[[K]]]
+// CHECK: %[[S0:.*]] = vector.broadcast %[[A0]] : f32 to vector<8xf32>
+// CHECK: vector.fma %[[S0]], %[[B0]]
+// CHECK: vector.fma %[[S0]], %[[B1]]
+// CHECK-COUNT-5: vector.broadcast
+// CHECK: scf.yield
+// CHECK-COUNT-12: vector.transfer_write
+// Leftover rows: one row of 16 columns at a time.
+// CHECK: scf.for %{{.*}} = %[[END]] to %[[M]] step %c6
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: vector.fma
 func.func @matmul(%a: tensor<?x32xf32>, %b: tensor<32x128xf32>, %c: tensor<?x128xf32>) -> tensor<?x128xf32> {
   %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : tensor<?x32xf32>, tensor<32x128xf32>) outs(%c : tensor<?x128xf32>) {
@@ -30,12 +48,14 @@ func.func @matmul(%a: tensor<?x32xf32>, %b: tensor<32x128xf32>, %c: tensor<?x128
 
 // -----
 
-// 40 columns: the widest tile that divides it is 8.
+// 40 columns: the widest tile that divides it is one row of 8.
 #A = affine_map<(m, k, n) -> (m, k)>
 #B = affine_map<(m, k, n) -> (k, n)>
 #C = affine_map<(m, k, n) -> (m, n)>
 // CHECK-LABEL: func.func @narrow
-// CHECK: vector<1x8xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c40 step %c8
+// CHECK: scf.for {{.*}} -> (vector<8xf32>)
+// CHECK-NOT: step %c6
 func.func @narrow(%a: tensor<?x32xf32>, %b: tensor<32x40xf32>, %c: tensor<?x40xf32>) -> tensor<?x40xf32> {
   %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : tensor<?x32xf32>, tensor<32x40xf32>) outs(%c : tensor<?x40xf32>) {
@@ -69,25 +89,31 @@ func.func @odd(%a: tensor<?x32xf32>, %b: tensor<32x37xf32>, %c: tensor<?x37xf32>
 
 // -----
 
-// B is a weight: it is read as contiguous [n / 64, k, 64] panels, the
-// output through a [m, n / 64, 64] view.
+// B is a weight with 768 columns: 4 x 24 tiles, B read as contiguous
+// [768 / 24, k, 24] panels and C through a [m, 32, 24] view; groups of 4
+// rows, 12 accumulators, three 8-lane loads per panel row.
 #A = affine_map<(m, k, n) -> (m, k)>
 #B = affine_map<(m, k, n) -> (k, n)>
 #C = affine_map<(m, k, n) -> (m, n)>
 // CHECK-LABEL: func.func @weight_panels
-// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 64 : tensor<2x32x64xf32>
-// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 64] : tensor<?x128xf32> into tensor<?x2x64xf32>
-// CHECK: tensor.extract_slice %[[P]][%{{.*}}, %{{.*}}, 0] [1, 1, 64] [1, 1, 1] : tensor<2x32x64xf32> to tensor<1x1x64xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<1x1x64xf32>, vector<1x1x1x64xf32>
-// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<?x2x64xf32> into tensor<?x128xf32>
-func.func @weight_panels(%a: tensor<?x32xf32>, %c: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  %b = kiln.param "fc.weight" transposed : tensor<32x128xf32>
+// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 24 : tensor<32x32x24xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 32, 24] : tensor<?x768xf32> into tensor<?x32x24xf32>
+// CHECK: scf.for %[[NB:[a-z0-9_]+]] = %c0 to %c32 step %c1
+// CHECK: scf.for %{{.*}} step %c4
+// CHECK: %[[PANEL:.*]] = tensor.extract_slice %[[P]][%[[NB]], 0, 0] [1, 32, 24] [1, 1, 1] : tensor<32x32x24xf32> to tensor<1x32x24xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.transfer_read %[[PANEL]][%c0, %[[K]], %c0]
+// CHECK: vector.transfer_read %[[PANEL]][%c0, %[[K]], %c8]
+// CHECK: vector.transfer_read %[[PANEL]][%c0, %[[K]], %c16]
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<?x32x24xf32> into tensor<?x768xf32>
+func.func @weight_panels(%a: tensor<?x32xf32>, %c: tensor<?x768xf32>) -> tensor<?x768xf32> {
+  %b = kiln.param "fc.weight" transposed : tensor<32x768xf32>
   %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%a, %b : tensor<?x32xf32>, tensor<32x128xf32>) outs(%c : tensor<?x128xf32>) {
+      ins(%a, %b : tensor<?x32xf32>, tensor<32x768xf32>) outs(%c : tensor<?x768xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  } -> tensor<?x128xf32>
-  return %r : tensor<?x128xf32>
+  } -> tensor<?x768xf32>
+  return %r : tensor<?x768xf32>
 }

@@ -46,17 +46,22 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
                                   "func::FuncOp"> {
   let summary = "Register-tile and vectorize matmuls ordered (m, k, n)";
   let description = [{
-    For every matmul-like `linalg.generic` with loops (m, k, n) (as
-    `kiln-cpu-tile-and-parallelize` leaves them) and a static `n`, tiles
-    one output row by `n_r` columns (`n_r` the largest of 64, 32, 16, 8
-    dividing `n`, loops ordered n, m, k) and vectorizes the tile. When B
-    is a weight (a 2-D `kiln.param`), it is read as `panels n_r`, i.e. as
-    `[n / n_r, k, n_r]` stored contiguously, so that the kernel streams
-    each panel instead of striding across rows of B. Once
-    canonicalized, `loop-invariant-subset-hoisting` moves the accumulator
-    out of the `k` loop, so that each step of `k` is a broadcast of
-    `A[m, k]` and `n_r / width` multiply-adds into registers (kiln-compile
-    lets LLVM fuse them into FMAs).
+    For every f32 matmul-like `linalg.generic` with loops (m, k, n) (as
+    `kiln-cpu-tile-and-parallelize` leaves them) and a static `n`, emits a
+    register-tiled microkernel in the vector dialect. The tile is
+    `m_r x n_r` accumulators, the first of 4x24, 2x48, 6x16, 4x16, 1x64,
+    1x32, 1x16, 1x8 whose `n_r` divides `n`: twelve 8-lane accumulators
+    keep both FMA pipes of an AVX2 core busy while leaving registers for the
+    row of B and the broadcast of A. Loops: column tiles, then groups of
+    `m_r` rows (the last, partial group peeled off and done one row at a
+    time), then `k`, which carries the accumulators as `vector<8xf32>`
+    iter_args; each step of `k` loads one row of the B tile and, per row,
+    broadcasts `A[m, k]` into `n_r / 8` `vector.fma`s.
+
+    When B is a weight (a 2-D `kiln.param`), it is read as `panels n_r`,
+    i.e. as `[n / n_r, k, n_r]` stored contiguously by kiln-compile, so
+    that the kernel streams each panel instead of striding across rows of
+    B; the output is written through a `[m, n / n_r, n_r]` view.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
