@@ -64,7 +64,6 @@ class Variant:
 P_A = ([300, 2, 77], None)
 P_B = ([5], 40)
 P_C = ([17, 402, 9, 733, 250, 61, 998], None)
-P_D = ([640, 11, 523, 88, 901, 3, 456, 210, 34, 777, 12], None)
 P_E = ([1], None)
 VARIANTS = {
     "bert": Variant("bert", 11),
@@ -74,7 +73,9 @@ VARIANTS = {
                           prompts=(P_A,)),
     "llama_gqa": Variant("llama", 23, dict(num_attention_heads=8, num_key_value_heads=2),
                          forward=(17, 128), cache=(17,), prompts=(P_C,)),
-    "llama_sharded": Variant("llama", 24, shards=3, forward=(17,), prompts=(P_D,)),
+    # Sharded, and an explicit head_dim (48) that is not hidden / heads.
+    "llama_sharded": Variant("llama", 24, dict(head_dim=48), shards=3, forward=(17,),
+                             cache=(17,), prompts=(P_C,)),
     "gpt2": Variant("gpt2", 31, cache=(1, 17, 128), prompts=(P_B, P_A)),
     "gpt2_prefix": Variant("gpt2", 32, dict(prefix="transformer."), forward=(17,),
                            prompts=(P_E,)),
