@@ -2,6 +2,7 @@
 float64 references of kiln.reference.
 
     hf.py VARIANT --workdir DIR [--compiler PATH] [--runner PATH] [--dry-run]
+          [--padded hf|zero|skip]
 
 For the variant: write the HF folder with kiln.bundled (fixed seed), read it
 back for the reference, `kiln-compile DIR -o OUT --quiet`, then
@@ -9,8 +10,9 @@ back for the reference, `kiln-compile DIR -o OUT --quiet`, then
             unequal lengths (seq 1, 17, 128): BERT's last_hidden_state and
             the decoders' logits are compared on the real tokens and, as a
             separate line, on the padded positions (Hugging Face defines those
-            too: a padded query sees the real keys before it); Mamba (no mask)
-            on the real tokens only;
+            too: a padded query sees the real keys before it; --padded zero
+            expects zeros there instead, --padded skip ignores them); Mamba
+            (no mask) on the real tokens only;
   cache     prefill (input cache filled with garbage, which must be ignored)
             then decode_step of 1 token at positions [s, s] and of 3 tokens at
             positions [s+1, s-4] (the second row rewinds), each call fed the
@@ -84,8 +86,9 @@ VARIANTS = {
 
 
 class Harness:
-    def __init__(self, name, variant, workdir, dry_run):
+    def __init__(self, name, variant, workdir, dry_run, padded="hf"):
         self.name = name
+        self.padded = padded
         self.v = variant
         self.workdir = workdir
         self.dry_run = dry_run
@@ -160,7 +163,11 @@ class Harness:
         real = mask != 0
         self.compare(label + " real tokens", got[real], ref[real])
         if family != "mamba" and (~real).any():
-            self.compare(label + " padded positions", got[~real], ref[~real])
+            if self.padded == "hf":
+                self.compare(label + " padded positions", got[~real], ref[~real])
+            elif self.padded == "zero":
+                self.compare(label + " padded positions (expected zero)", got[~real],
+                             np.zeros_like(ref[~real]))
 
     # --- prefill / decode_step -------------------------------------------------------
 
@@ -309,6 +316,9 @@ def main():
     parser.add_argument("--compiler")
     parser.add_argument("--runner")
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--padded", choices=("hf", "zero", "skip"), default="hf",
+                        help="what forward must give at padded positions: Hugging "
+                             "Face's values (default), zeros, or anything")
     args = parser.parse_args()
     if args.compiler:
         testing.TOOLS["kiln-compile"] = args.compiler
@@ -321,7 +331,8 @@ def main():
         return 2
     failures = 0
     for name in args.variants:
-        harness = Harness(name, VARIANTS[name], os.path.join(args.workdir, name), args.dry_run)
+        harness = Harness(name, VARIANTS[name], os.path.join(args.workdir, name), args.dry_run,
+                          args.padded)
         harness.main()
         failures += harness.failures
     print(f"{failures} failure(s)")
