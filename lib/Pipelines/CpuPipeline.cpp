@@ -26,7 +26,9 @@ using namespace mlir::kiln;
 void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
                                        const CpuPipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
-  pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg());
+  KilnLowerToLinalgOptions lowering;
+  lowering.flashAttention = options.flashAttention;
+  pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createKilnCpuTileAndParallelize());

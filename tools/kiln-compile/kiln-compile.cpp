@@ -76,6 +76,11 @@ cl::opt<bool> singleThreaded(
     "single-threaded",
     cl::desc("Generate single-threaded code (model.so needs no libomp)"),
     cl::cat(category));
+cl::opt<bool> noFlashAttention(
+    "no-flash-attention",
+    cl::desc("Lower attention with the reference kernel (score matrix in "
+             "memory) instead of the fused online-softmax one"),
+    cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -415,6 +420,7 @@ int main(int argc, char **argv) {
 
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;
+  options.flashAttention = !noFlashAttention;
   auto runStage = [&](StringRef name,
                       function_ref<void(OpPassManager &)> build) {
     progress.begin(name);

@@ -24,13 +24,28 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
     accumulate in f32 when the storage type is narrower. Embedding ids are
     clamped into `[0, vocab)` and pack lengths into `[0, seq_len]`, so
     malformed inputs never read or write out of bounds.
+
+    Attention has two lowerings. The reference one materializes the scores
+    and handles every form. With `flash-attention` (the default), padded f32
+    attention with head dims a multiple of 8, mask `none`, `causal`,
+    `padding` or `sliding_window` and the standard softmax takes the fused
+    kernel instead: FlashAttention-2's online softmax per query row, keys in
+    blocks of 8, running max/sum and the output row in `vector<8xf32>`
+    registers (no `[q_len, kv_len]` scores: O(head_dim) memory per row),
+    the key loop bounded by the causal/window mask so that hidden blocks
+    are skipped, `scf.forall` over (batch, head), GQA by indexing.
   }];
+  let options = [
+    Option<"flashAttention", "flash-attention", "bool", /*default=*/"true",
+           "Lower eligible attentions to the fused online-softmax kernel">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -16,6 +16,11 @@ namespace kiln {
 
 /// Options of `kiln-cpu-pipeline`.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<bool> flashAttention{
+      *this, "flash-attention",
+      llvm::cl::desc("Lower eligible attentions to the fused online-softmax "
+                     "kernel (kiln-lower-to-linalg's flash-attention)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> weightAlignment{
       *this, "weight-alignment",
       llvm::cl::desc("Byte alignment of each weight in the weights file"),

@@ -3,8 +3,8 @@
 // Part of Kiln. The reference lowering of attention: explicit score tensors
 // and a numerically stable softmax (subtract the row max), correct for every
 // mask kind, GQA/MQA, the clipped softmax, the packed variable-length layout
-// and the KV-cache form. The fused flash-attention kernel replaces it on the
-// hot path later; this one defines the numbers it must reproduce.
+// and the KV-cache form. The fused kernel (FlashAttention.cpp) replaces it
+// where it applies; this one defines the numbers that kernel must reproduce.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,15 +20,6 @@ using namespace mlir::kiln;
 using namespace mlir::kiln::lowering;
 
 namespace {
-
-/// What one attention computes, independent of its layout.
-struct AttentionConfig {
-  int64_t numHeads;
-  int64_t numKvHeads;
-  double scale;
-  MaskAttr mask;
-  SoftmaxAttr softmax;
-};
 
 using utils::IteratorType;
 
@@ -308,7 +299,20 @@ Value buildPackedAttention(OpBuilder &b, Location loc,
 }
 
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *ctx, bool flash)
+      : OpConversionPattern(ctx), flash(flash) {}
+  bool flash;
+
+  /// The padded attention: the fused kernel when it applies.
+  Value buildPadded(OpBuilder &b, Location loc, const AttentionConfig &config,
+                    Value query, Value key, Value value, Value keyMask,
+                    Value positions) const {
+    if (flash && canUseFlashAttention(config, query, key, value))
+      return buildFlashAttention(b, loc, config, query, key, value, keyMask,
+                                 positions);
+    return buildPaddedAttention(b, loc, config, query, key, value, keyMask,
+                                positions);
+  }
 
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
@@ -334,18 +338,17 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       auto [kCache, vCache] =
           writeCaches(rewriter, loc, adaptor.getKCache(), adaptor.getVCache(),
                       adaptor.getKey(), adaptor.getValue(), positions);
-      Value out =
-          buildPaddedAttention(rewriter, loc, config, adaptor.getQuery(),
-                               kCache, vCache, adaptor.getKeyMask(), positions);
+      Value out = buildPadded(rewriter, loc, config, adaptor.getQuery(),
+                              kCache, vCache, adaptor.getKeyMask(), positions);
       rewriter.replaceOp(op, ValueRange{castToType(rewriter, loc, out,
                                                    op.getOutput().getType()),
                                         kCache, vCache});
       return success();
     }
 
-    Value out = buildPaddedAttention(rewriter, loc, config, adaptor.getQuery(),
-                                     adaptor.getKey(), adaptor.getValue(),
-                                     adaptor.getKeyMask(), Value());
+    Value out = buildPadded(rewriter, loc, config, adaptor.getQuery(),
+                            adaptor.getKey(), adaptor.getValue(),
+                            adaptor.getKeyMask(), Value());
     rewriter.replaceOp(
         op, castToType(rewriter, loc, out, op.getOutput().getType()));
     return success();
@@ -355,6 +358,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
 } // namespace
 
 void mlir::kiln::lowering::populateAttentionPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<AttentionLowering>(patterns.getContext());
+    RewritePatternSet &patterns, bool flash) {
+  patterns.add<AttentionLowering>(patterns.getContext(), flash);
 }

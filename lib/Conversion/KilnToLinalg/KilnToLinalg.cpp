@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir {
@@ -26,11 +27,12 @@ namespace kiln {
 using namespace mlir;
 using namespace mlir::kiln;
 
-void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns,
+                                              bool flashAttention) {
   lowering::populateLinearPatterns(patterns);
   lowering::populatePointwisePatterns(patterns);
   lowering::populateNormPatterns(patterns);
-  lowering::populateAttentionPatterns(patterns);
+  lowering::populateAttentionPatterns(patterns, flashAttention);
   lowering::populateStateSpacePatterns(patterns);
   lowering::populatePackPatterns(patterns);
 }
@@ -38,15 +40,16 @@ void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {
 namespace {
 struct KilnLowerToLinalgPass
     : public kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect>();
+                           tensor::TensorDialect, vector::VectorDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<ParamOp>();
     RewritePatternSet patterns(&getContext());
-    populateKilnToLinalgPatterns(patterns);
+    populateKilnToLinalgPatterns(patterns, flashAttention);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -108,13 +108,43 @@ Value buildElementwise(
 AffineMap dimsMap(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> dims);
 
 //===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// What one attention computes, independent of its layout.
+struct AttentionConfig {
+  int64_t numHeads;
+  int64_t numKvHeads;
+  double scale;
+  MaskAttr mask;
+  SoftmaxAttr softmax;
+};
+
+/// True if buildFlashAttention handles this attention: padded layout, f32,
+/// head dims a multiple of 8, mask none/causal/padding/sliding_window and
+/// the standard softmax.
+bool canUseFlashAttention(const AttentionConfig &config, Value query,
+                          Value key, Value value);
+
+/// The fused attention kernel (FlashAttention.cpp) on the padded layout:
+/// same operands and result as the reference lowering's
+/// buildPaddedAttention; in the KV-cache form `key`/`value` are the updated
+/// caches and `positions` is set.
+Value buildFlashAttention(OpBuilder &b, Location loc,
+                          const AttentionConfig &config, Value query,
+                          Value key, Value value, Value keyMask,
+                          Value positions);
+
+//===----------------------------------------------------------------------===//
 // Pattern registration, one function per op family.
 //===----------------------------------------------------------------------===//
 
 void populateLinearPatterns(RewritePatternSet &patterns);
 void populatePointwisePatterns(RewritePatternSet &patterns);
 void populateNormPatterns(RewritePatternSet &patterns);
-void populateAttentionPatterns(RewritePatternSet &patterns);
+/// With `flash`, attentions canUseFlashAttention accepts take the fused
+/// kernel; the rest (and all of them without `flash`) the reference.
+void populateAttentionPatterns(RewritePatternSet &patterns, bool flash);
 void populateStateSpacePatterns(RewritePatternSet &patterns);
 void populatePackPatterns(RewritePatternSet &patterns);
 

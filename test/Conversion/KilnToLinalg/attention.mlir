@@ -1,5 +1,5 @@
-// RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s --check-prefix=NOKILN
+// RUN: kiln-opt %s --kiln-lower-to-linalg="flash-attention=false" --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-to-linalg="flash-attention=false" --split-input-file | FileCheck %s --check-prefix=NOKILN
 // NOKILN-NOT: kiln.
 
 // GQA without repeated K/V: the query heads are viewed as [kv_heads, group]

@@ -19,7 +19,8 @@ namespace kiln {
 
 /// Adds one pattern per kiln op (all but kiln.param) lowering it to
 /// linalg/tensor/arith/math/scf.
-void populateKilnToLinalgPatterns(RewritePatternSet &patterns);
+void populateKilnToLinalgPatterns(RewritePatternSet &patterns,
+                                  bool flashAttention = true);
 
 } // namespace kiln
 } // namespace mlir

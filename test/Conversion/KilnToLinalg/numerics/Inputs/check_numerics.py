@@ -508,7 +508,9 @@ FAMILIES = {
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in FAMILIES:
-        sys.exit("usage: check_numerics.py {%s} KILN_OPT" % "|".join(FAMILIES))
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in FAMILIES:
+        sys.exit("usage: check_numerics.py {%s} KILN_OPT [LOWERING_OPTIONS]"
+                 % "|".join(FAMILIES))
     cases, inline = FAMILIES[sys.argv[1]]()
-    run(cases, sys.argv[2], inline=inline)
+    run(cases, sys.argv[2], inline=inline,
+        lowering_options=sys.argv[3] if len(sys.argv) == 4 else "")

@@ -29,11 +29,16 @@ PIPELINE = [
     "--one-shot-bufferize=bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map",
     "--convert-linalg-to-loops",
+    # The fused attention kernel: scf.forall over (batch, head) and 8-lane
+    # vector code.
+    "--scf-forall-to-for",
+    "--convert-vector-to-scf=full-unroll=true",
     "--convert-math-to-llvm",
     "--convert-math-to-libm",
     "--expand-strided-metadata",
     "--lower-affine",
     "--convert-scf-to-cf",
+    "--convert-vector-to-llvm",
     "--convert-to-llvm",
     "--reconcile-unrealized-casts",
 ]
@@ -164,13 +169,17 @@ def parse_prints(output):
     return tensors
 
 
-def run(cases, kiln_opt, inline=False):
+def run(cases, kiln_opt, inline=False, lowering_options=""):
+    """Lowers, runs and compares `cases`; `lowering_options` go to
+    kiln-lower-to-linalg (e.g. "flash-attention=false")."""
     text = module(cases)
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "in.mlir")
         with open(src, "w") as f:
             f.write(text)
         passes = list(PIPELINE)
+        if lowering_options:
+            passes[0] = f"--kiln-lower-to-linalg={lowering_options}"
         if inline:
             passes[1:1] = ["--inline", "--canonicalize"]
         lowered = subprocess.run([kiln_opt, src] + passes,
