@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Kiln's fused attention vs its reference lowering vs PyTorch, one run.
+
+Self-attention of 12 heads x 64, batch 1, causal and not, at several
+sequence lengths: Kiln with the fused online-softmax kernel (default), Kiln
+with --no-flash-attention (the score matrix in memory) and PyTorch 1.13's
+materialised softmax(Q K^T) V, same inputs, same machine. Prints medians,
+ratios and the peak memory the score matrix would need.
+
+  /usr/bin/python3 bench/attention.py [--seqs 512,2048] [--threads 2]
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+HEADS, DIM = 12, 64
+
+
+def tool(name):
+    return os.path.join(os.environ.get("KILN_TOOLS_DIR",
+                                       os.path.join(ROOT, "build", "bin")), name)
+
+
+def model(causal):
+    t = f"tensor<?x?x{HEADS}x{DIM}xf32>"
+    mask = " mask <causal>" if causal else ""
+    return (f'func.func @forward(%q: {t} {{kiln.name = "q"}}, %k: {t} {{kiln.name = "k"}}, '
+            f'%v: {t} {{kiln.name = "v"}}) -> ({t} {{kiln.name = "out"}}) {{\n'
+            f"  %o = kiln.attention %q, %k, %v heads {HEADS} kv_heads {HEADS}{mask}"
+            f" : ({t}, {t}, {t}) -> {t}\n  return %o : {t}\n}}\n")
+
+
+def kiln_ms(out, inputs, threads, iterations, workdir):
+    command = [tool("kiln-run"), out, "--threads", str(threads), "--warmup", "1",
+               "--iterations", str(iterations), "--output-dir", workdir]
+    for name, path in inputs.items():
+        command += ["--input", f"{name}={path}"]
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    return float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
+
+
+def torch_ms(q, k, v, causal, iterations):
+    q, k, v = (torch.from_numpy(a).transpose(1, 2) for a in (q, k, v))
+    s = q.shape[2]
+    def run():
+        scores = q @ k.transpose(-1, -2) / DIM ** 0.5
+        if causal:
+            scores = scores.masked_fill(
+                torch.triu(torch.ones(s, s, dtype=torch.bool), 1), float("-inf"))
+        return scores.softmax(-1) @ v
+    with torch.no_grad():
+        run()
+        samples = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            run()
+            samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seqs", default="512,2048")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"# {HEADS} heads x {DIM}, batch 1, {args.threads} threads, medians of "
+          f"{args.iterations}")
+    with tempfile.TemporaryDirectory() as work:
+        for causal in (False, True):
+            src = os.path.join(work, f"att{causal}.mlir")
+            with open(src, "w") as f:
+                f.write(model(causal))
+            flash, ref = os.path.join(work, f"f{causal}"), os.path.join(work, f"r{causal}")
+            subprocess.run([tool("kiln-compile"), src, "-o", flash, "--quiet"], check=True)
+            subprocess.run([tool("kiln-compile"), src, "-o", ref, "--quiet",
+                            "--no-flash-attention"], check=True)
+            for s in (int(x) for x in args.seqs.split(",")):
+                rng = np.random.default_rng(s)
+                arrays = {n: rng.standard_normal((1, s, HEADS, DIM)).astype(np.float32)
+                          for n in "qkv"}
+                inputs = {}
+                for n, a in arrays.items():
+                    inputs[n] = os.path.join(work, f"{n}.npy")
+                    np.save(inputs[n], a)
+                f_ms = kiln_ms(flash, inputs, args.threads, args.iterations, work)
+                r_ms = kiln_ms(ref, inputs, args.threads, args.iterations, work)
+                t_ms = torch_ms(arrays["q"], arrays["k"], arrays["v"], causal,
+                                args.iterations)
+                scores_mb = HEADS * s * s * 4 / 2**20
+                print(f"{'causal' if causal else 'full':6} seq {s:5}  kiln fused {f_ms:8.2f} ms"
+                      f"   kiln reference {r_ms:8.2f} ms   torch {t_ms:8.2f} ms"
+                      f"   torch/fused {t_ms / f_ms:5.2f}x   reference/fused {r_ms / f_ms:5.2f}x"
+                      f"   (scores: {scores_mb:.0f} MiB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
