@@ -49,13 +49,19 @@ def compiled(tmp_path_factory):
             folder = str(root / family)
             config, state = bundled.write_model(folder, family, seed=SEEDS[family])
             out_dir = str(root / (family + "-out"))
-            model = kiln.compile(folder, out_dir, quiet=True, timeout=COMPILE_TIMEOUT)
-            cache[family] = Bundled(family, folder, config, state, out_dir, model)
+            try:
+                model = kiln.compile(folder, out_dir, quiet=True, timeout=COMPILE_TIMEOUT)
+                cache[family] = Bundled(family, folder, config, state, out_dir, model)
+            except kiln.KilnError as e:
+                cache[family] = e          # fail every test of the family, compile once
+        if isinstance(cache[family], Exception):
+            raise cache[family]
         return cache[family]
 
     yield get
     for item in cache.values():
-        item.model.close()
+        if isinstance(item, Bundled):
+            item.model.close()
 
 
 def max_abs_diff(got, ref):
