@@ -392,6 +392,7 @@ int main(int argc, char **argv) {
   }
 
   OwningOpRef<ModuleOp> module;
+  ModelSource modelSource{huggingFace ? "huggingface" : "mlir", inputFile, ""};
   if (huggingFace) {
     progress.begin("import " + inputFile);
     auto imported = importHuggingFaceModel(inputFile, *source, &context);
@@ -400,6 +401,9 @@ int main(int argc, char **argv) {
       return fail(imported.takeError());
     }
     module = std::move(*imported);
+    if (auto modelType =
+            (*module)->getAttrOfType<StringAttr>("kiln.model_type"))
+      modelSource.modelType = modelType.str();
   } else {
     progress.begin("parse " + inputFile);
     module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
@@ -541,7 +545,8 @@ int main(int argc, char **argv) {
     return fail(std::move(error));
   if (llvm::Error error =
           writeText(outPath("model.json"),
-                    renderManifest(*entries, *plan, weightsInfo, flags)))
+                    renderManifest(*entries, *plan, weightsInfo, flags,
+                                   modelSource)))
     return fail(std::move(error));
   if (!quiet)
     llvm::errs() << llvm::format("[kiln-compile] wrote %s in %.2f s\n",

@@ -74,7 +74,8 @@ std::string describeShape(const TensorSignature &tensor) {
 std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
                                        ArrayRef<PlannedWeight> weights,
                                        const WeightsFileInfo &weightsFile,
-                                       ArrayRef<std::string> compileFlags) {
+                                       ArrayRef<std::string> compileFlags,
+                                       const ModelSource &source) {
   llvm::json::Array entryArray;
   for (const EntrySignature &entry : entries)
     entryArray.push_back(llvm::json::Object{
@@ -100,6 +101,10 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
   llvm::json::Object manifest{
       {"format", "kiln-model"},
       {"kiln_version", getKilnVersion()},
+      {"source",
+       llvm::json::Object{{"kind", source.kind},
+                          {"path", source.path},
+                          {"model_type", source.modelType}}},
       {"library", "model.so"},
       {"header", "model.h"},
       {"weights",

@@ -89,11 +89,23 @@ llvm::Error emitModelInterface(llvm::Module &module,
 llvm::Error emitObjectFile(llvm::Module &module, StringRef path, StringRef cpu,
                            unsigned optLevel);
 
-/// model.json: entries, tensors, weights, compile flags, version.
+/// What a model directory was compiled from, for the manifest.
+struct ModelSource {
+  /// "mlir" (a kiln module) or "huggingface" (a model folder).
+  std::string kind;
+  /// The path given to kiln-compile.
+  std::string path;
+  /// config.json's `model_type` for Hugging Face folders; empty otherwise.
+  std::string modelType;
+};
+
+/// model.json: format/version, what the model was compiled from, the
+/// entries, the weights file and its tensors, and the compile flags.
 std::string renderManifest(ArrayRef<EntrySignature> entries,
                            ArrayRef<PlannedWeight> weights,
                            const WeightsFileInfo &weightsFile,
-                           ArrayRef<std::string> compileFlags);
+                           ArrayRef<std::string> compileFlags,
+                           const ModelSource &source);
 
 /// model.h: the entry points' signatures for C callers of kiln_runtime.h.
 std::string renderHeader(ArrayRef<EntrySignature> entries);
