@@ -137,14 +137,15 @@ def test_threads_option_and_concurrent_calls(compiled):
 def test_close_and_context_manager(compiled):
     m = compiled("mamba")
     model = kiln.load(m.out_dir)
-    ids = np.array([[1, 2, 3]], dtype=np.int64)
-    first = model.forward(input_ids=ids)["logits"]
+    inputs = _inputs("mamba", m.config, batch=1, seq=3, lengths=(3,))
+    inputs = {n: inputs[n] for n in model.forward.input_names}
+    first = model.forward(**inputs)["logits"]
     model.close()
     model.close()
     with pytest.raises(kiln.InvalidArgument, match="closed"):
-        model.forward(input_ids=ids)
+        model.forward(**inputs)
     with kiln.load(m.out_dir) as again:
-        np.testing.assert_array_equal(again.forward(input_ids=ids)["logits"], first)
+        np.testing.assert_array_equal(again.forward(**inputs)["logits"], first)
     assert "closed" in repr(model)
 
 
