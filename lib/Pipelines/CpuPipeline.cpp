@@ -93,6 +93,8 @@ void mlir::kiln::buildCpuToLLVMStage(OpPassManager &pm,
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  // Failed run-time checks end the call with a message, not the process.
+  pm.addPass(createKilnLowerAsserts());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());

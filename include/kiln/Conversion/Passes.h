@@ -8,6 +8,7 @@
 #define KILN_CONVERSION_PASSES_H
 
 #include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+#include "kiln/Conversion/LowerAsserts/LowerAsserts.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

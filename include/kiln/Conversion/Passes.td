@@ -49,4 +49,38 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
   ];
 }
 
+def KilnLowerAsserts : Pass<"kiln-lower-asserts", "ModuleOp"> {
+  let summary = "Turn a failing cf.assert into an execution error of the call";
+  let description = [{
+    Upstream lowers `cf.assert` to a message on stdout and `abort()`, which
+    would take the caller's process down. In a compiled model a failed
+    check must end the call instead: this pass rewrites each `cf.assert`
+    into a `cf.cond_br` whose failing branch calls the model support
+    library's `kiln_support_fail("%s", message)` and ends in
+    `llvm.unreachable`. The hook unwinds to the entry wrapper, and the
+    runtime returns `KILN_ERROR_EXECUTION` with the assert's message
+    (`kiln_runtime.h`).
+
+    Run it once the functions are in the LLVM dialect and before
+    `convert-cf-to-llvm`. The asserts must sit outside OpenMP regions (the
+    hook aborts on a worker thread, which has no call to end).
+
+    ```mlir
+    cf.assert %ok, "lengths must be positive"
+    // becomes
+    cf.cond_br %ok, ^continue, ^fail
+    ^fail:
+      %format = llvm.mlir.addressof @kiln_assert_format : !llvm.ptr
+      %message = llvm.mlir.addressof @kiln_assert_message : !llvm.ptr
+      llvm.call @kiln_support_fail(%format, %message) vararg(...) : ...
+      llvm.unreachable
+    ^continue:
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::LLVM::LLVMDialect",
+  ];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

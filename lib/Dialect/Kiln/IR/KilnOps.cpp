@@ -7,8 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -655,6 +658,58 @@ LogicalResult UnpackOp::verify() {
                                elementTypeOf(getPacked()), "packed operand")))
     return failure();
   return success();
+}
+
+namespace {
+
+/// True if `size` is dim `dim` of `tensor`: a `tensor.dim` of it, or the
+/// constant of a static dim.
+bool isDimOf(Value size, Value tensor, int64_t dim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  APInt constant;
+  if (matchPattern(size, m_ConstantInt(&constant)))
+    return !type.isDynamicDim(dim) &&
+           constant.getSExtValue() == type.getDimSize(dim);
+  auto dimOp = size.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index =
+      dimOp ? dimOp.getConstantIndex() : std::nullopt;
+  return index && *index == dim && dimOp.getSource() == tensor;
+}
+
+/// pack(unpack(%p, %cu, %s), %lengths) -> (%p, %cu) when %cu is the
+/// cu_seqlens of a pack of %lengths over rows of length %s: unpacking put
+/// each sequence's tokens where packing on the same side takes them from.
+struct PackOfUnpack : public OpRewritePattern<PackOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PackOp op,
+                                PatternRewriter &rewriter) const override {
+    auto unpack = op.getInput().getDefiningOp<UnpackOp>();
+    if (!unpack || unpack.getSide() != op.getSide())
+      return rewriter.notifyMatchFailure(op, "not a pack of an unpack");
+    auto origin = dyn_cast<OpResult>(unpack.getCuSeqlens());
+    auto source = origin ? dyn_cast<PackOp>(origin.getOwner()) : nullptr;
+    if (!source || origin.getResultNumber() != 1 ||
+        source.getLengths() != op.getLengths() ||
+        !isDimOf(unpack.getSeqLen(), source.getInput(), 1))
+      return rewriter.notifyMatchFailure(op, "cu_seqlens of other lengths");
+    auto cast = [&](Value value, Type type) -> Value {
+      if (value.getType() == type)
+        return value;
+      return tensor::CastOp::create(rewriter, op.getLoc(), type, value);
+    };
+    rewriter.replaceOp(
+        op, {cast(unpack.getPacked(), op.getPacked().getType()),
+             cast(source.getCuSeqlens(), op.getCuSeqlens().getType())});
+    return success();
+  }
+};
+
+} // namespace
+
+void PackOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<PackOfUnpack>(context);
 }
 
 #define GET_OP_CLASSES

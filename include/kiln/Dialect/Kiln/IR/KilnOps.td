@@ -509,6 +509,11 @@ def Kiln_PackOp : Kiln_Op<"pack", [Pure]> {
     `cu_seqlens` `[batch + 1]` (i32), the exclusive prefix sum of `lengths`.
     Token-wise ops then run on real tokens only (ByteTransformer).
 
+    Canonicalization cancels a round trip: packing `kiln.unpack %p` again,
+    with the lengths and over the padded length that produced its
+    `cu_seqlens` and on the side it was unpacked to, gives `%p` and that
+    `cu_seqlens` back.
+
     ```mlir
     %p, %cu = kiln.pack %x lengths %len
         : (tensor<?x?x768xf32>, tensor<?xi32>)
@@ -524,6 +529,7 @@ def Kiln_PackOp : Kiln_Op<"pack", [Pure]> {
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_UnpackOp : Kiln_Op<"unpack", [Pure]> {
