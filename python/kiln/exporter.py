@@ -23,7 +23,7 @@ FORWARD_INPUTS = {
     "bert": ("input_ids", "attention_mask", "token_type_ids"),
     "llama": ("input_ids", "attention_mask"),
     "gpt2": ("input_ids", "attention_mask"),
-    "mamba": ("input_ids",),
+    "mamba": ("input_ids", "attention_mask"),
 }
 ARCHITECTURES = {"bert": "BertModel", "llama": "LlamaForCausalLM",
                  "gpt2": "GPT2LMHeadModel", "mamba": "MambaForCausalLM"}

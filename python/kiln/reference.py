@@ -10,7 +10,8 @@ checkpoint's parameter names, and computes in float64:
     llama_forward / gpt2_forward(config, state, input_ids, attention_mask,
                                  past=None, return_cache=False)
         -> logits [batch, seq, vocab]   (, cache)
-    mamba_forward(config, state, input_ids, cache=None, return_cache=False)
+    mamba_forward(config, state, input_ids, cache=None, return_cache=False,
+                  attention_mask=None)
         -> logits                       (, (conv_state, ssm_state))
     forward(config, state, **inputs)    dispatches on the family
     greedy_generate(config, state, prompt_ids, n)
@@ -28,7 +29,8 @@ lm_head.weight present or tied to the input embedding.
 `python3 -m kiln.reference` runs the self-check: cached decoding equals the
 full forward (llama, gpt2), the step-by-step Mamba recurrence equals the
 full-sequence conv + scan, BERT and the decoders are invariant to right
-padding, GQA equals MHA with repeated K/V weights.
+padding, masked Mamba to left padding, GQA equals MHA with repeated K/V
+weights.
 """
 
 import json
@@ -356,25 +358,31 @@ def _mamba_ssm_inputs(m, x, rank, n):
     return F.softplus(linear(dt, m["dt_w"], m["dt_b"])), bm, cm
 
 
-def mamba_forward(config, state, input_ids, cache=None, return_cache=False):
+def mamba_forward(config, state, input_ids, cache=None, return_cache=False,
+                  attention_mask=None):
     """MambaForCausalLM logits (HF slow path): per layer RMSNorm, in_proj ->
     (x, z), depthwise causal conv1d + SiLU, x_proj -> (dt, B, C), softplus(
     dt_proj(dt)), selective scan h = exp(dt A) h + dt B x, y = C.h + D x,
     y *= silu(z), out_proj, residual. `cache` = (conv_state [L][B, d_inner,
     K-1] (the last K-1 conv inputs, oldest first), ssm_state [L][B, d_inner,
-    N]) continues a sequence; the returned cache has the same layout."""
+    N]) continues a sequence; the returned cache has the same layout.
+    attention_mask zeroes the padded positions of the conv's input and
+    output, as HF's MambaMixer does."""
     p = _Params(state)
     ids = _ids(input_ids)
     b, s = ids.shape
     d_inner, n, k, rank = mamba_dims(config)
     eps = config.get("layer_norm_epsilon", 1e-5)
     act = _act(config.get("hidden_act", "silu"))
+    real = _mask(attention_mask, (b, s)).to(torch.float64)
     h = p("backbone.embeddings.weight")[ids]
     conv_states, ssm_states = [], []
     for i in range(config["num_hidden_layers"]):
         m = _mamba_params(config, p, i)
         x = rms_norm(h, p(f"backbone.layers.{i}.norm.weight"), eps)
         x, z = linear(x, m["in_w"], m["in_b"]).chunk(2, -1)
+        if attention_mask is not None:
+            x = x * real[..., None]
         prefix = (torch.zeros(b, d_inner, k - 1, dtype=torch.float64)
                   if cache is None else cache[0][i])
         full = torch.cat([prefix, x.transpose(1, 2)], -1)
@@ -385,6 +393,8 @@ def mamba_forward(config, state, input_ids, cache=None, return_cache=False):
         if m["conv_b"] is not None:
             conv = conv + m["conv_b"][:, None]
         x = act(conv).transpose(1, 2)
+        if attention_mask is not None:
+            x = x * real[..., None]
         dt, bm, cm = _mamba_ssm_inputs(m, x, rank, n)
         hs = (torch.zeros(b, d_inner, n, dtype=torch.float64)
               if cache is None else cache[1][i].clone())
@@ -455,7 +465,8 @@ def forward(config, state, **inputs):
         return llama_forward(config, state, inputs["input_ids"], inputs.get("attention_mask"))
     if family == "gpt2":
         return gpt2_forward(config, state, inputs["input_ids"], inputs.get("attention_mask"))
-    return mamba_forward(config, state, inputs["input_ids"])
+    return mamba_forward(config, state, inputs["input_ids"],
+                         attention_mask=inputs.get("attention_mask"))
 
 
 def greedy_generate(config, state, prompt_ids, n):
@@ -571,6 +582,14 @@ def _self_check(seed=0):
     del mconfig["intermediate_size"]
     check("mamba time_step_rank auto / derived intermediate_size",
           mamba_forward(mconfig, state, ids), full)
+    # With attention_mask, a left-padded row's real tokens are as alone.
+    mask = np.ones((2, 19), dtype=np.int64)
+    mask[1, :7] = 0
+    padded = mamba_forward(config, state, np.where(mask != 0, ids, 3),
+                           attention_mask=mask)
+    alone = mamba_forward(config, state, ids[1:, 7:])
+    check("mamba left-padded row (masked) vs the row alone", padded[1, 7:], alone[0])
+    check("mamba full row unchanged by the other row's mask", padded[0], full[0])
     # Greedy generation: margins of the bundled models are far above fp32 noise.
     for family in ("llama", "gpt2", "mamba"):
         config, state = bundled.make_model(family, seed=seed)

@@ -5,7 +5,7 @@ Hugging Face's module structure and therefore its state_dict names:
                        -> last_hidden_state [batch, seq, hidden]
     LlamaForCausalLM   forward(input_ids, attention_mask=None) -> logits
     GPT2LMHeadModel    forward(input_ids, attention_mask=None) -> logits
-    MambaForCausalLM   forward(input_ids) -> logits
+    MambaForCausalLM   forward(input_ids, attention_mask=None) -> logits
 
 Each takes the config.json dict (kept as `module.config`, which kiln.export
 reads), is built with PyTorch's default initialisation, and follows the
@@ -23,7 +23,8 @@ of these classes exports the same way.
 Masking: padded keys (attention_mask == 0) get the dtype's most negative
 score, as Hugging Face adds; a query row that sees no key at all therefore
 averages all keys uniformly (kiln.reference gives zeros there; neither is
-meaningful).
+meaningful). Mamba zeroes padded positions of its convolution's input and
+output, as Hugging Face's MambaMixer does.
 """
 
 import math
@@ -333,11 +334,15 @@ class _MambaMixer(nn.Module):
         self.out_proj = nn.Linear(d, h, bias=bool(c.get("use_bias", False)))
         self.act = activation(c.get("hidden_act", "silu"))
 
-    def forward(self, x):
+    def forward(self, x, real=None):
         b, s, _ = x.shape
         d, n, k, rank = self.dims
         x, z = self.in_proj(x).chunk(2, -1)
+        if real is not None:
+            x = x * real
         x = self.act(self.conv1d(x.transpose(1, 2))[..., :s]).transpose(1, 2)
+        if real is not None:
+            x = x * real
         dt, bm, cm = self.x_proj(x).split([rank, n, n], -1)
         dt = F.softplus(self.dt_proj(dt))                       # [B, S, d]
         a = -torch.exp(self.A_log)                              # [d, N]
@@ -358,8 +363,8 @@ class _MambaBlock(nn.Module):
         self.norm = RMSNorm(c["hidden_size"], c.get("layer_norm_epsilon", 1e-5))
         self.mixer = _MambaMixer(c)
 
-    def forward(self, h):
-        return h + self.mixer(self.norm(h))
+    def forward(self, h, real=None):
+        return h + self.mixer(self.norm(h), real)
 
 
 class MambaForCausalLM(_Module):
@@ -375,11 +380,14 @@ class MambaForCausalLM(_Module):
         if c.get("tie_word_embeddings", True):
             self.lm_head.weight = self.backbone.embeddings.weight
 
-    def forward(self, input_ids):
+    def forward(self, input_ids, attention_mask=None):
         ids = torch.as_tensor(input_ids)
         h = self.backbone.embeddings(ids)
+        real = None
+        if attention_mask is not None:
+            real = _key_mask(attention_mask, ids)[..., None].to(h.dtype)
         for layer in self.backbone.layers:
-            h = layer(h)
+            h = layer(h, real)
         return self.lm_head(self.backbone.norm_f(h))
 
 

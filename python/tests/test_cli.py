@@ -108,8 +108,9 @@ def test_compile_cli_and_options(compiled, tmp_path, capfd):
     assert "--cpu=generic" in flags and "--single-threaded" in flags and "-O2" in flags
     with kiln.load(path) as model:
         ids = np.array([[4, 5, 6]], dtype=np.int64)
-        np.testing.assert_allclose(model.forward(ids)["logits"],
-                                   m.model.forward(ids)["logits"], rtol=0, atol=1e-3)
+        mask = np.ones_like(ids)
+        np.testing.assert_allclose(model.forward(ids, mask)["logits"],
+                                   m.model.forward(ids, mask)["logits"], rtol=0, atol=1e-3)
 
 
 def test_flag_arguments():

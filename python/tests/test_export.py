@@ -46,12 +46,10 @@ def _module(family):
 def _example(family, batch=2, seq=13):
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, 1000, (batch, seq), generator=g)
-    inputs = {"input_ids": ids}
-    if family != "mamba":
-        mask = torch.ones(batch, seq, dtype=torch.int64)
-        if batch > 1:
-            mask[1, 9:] = 0
-        inputs["attention_mask"] = mask
+    mask = torch.ones(batch, seq, dtype=torch.int64)
+    if batch > 1:
+        mask[1, 9:] = 0
+    inputs = {"input_ids": ids, "attention_mask": mask}
     if family == "bert":
         inputs["token_type_ids"] = torch.randint(0, 2, (batch, seq), generator=g)
     return inputs

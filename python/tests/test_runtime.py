@@ -17,8 +17,6 @@ def _inputs(family, config, batch=2, seq=17, lengths=(17, 9), seed=0):
     """Right-padded ids/masks of the family's forward entry."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, config["vocab_size"], (batch, seq)).astype(np.int64)
-    if family == "mamba":
-        return {"input_ids": ids}
     mask = np.zeros((batch, seq), dtype=np.int64)
     for b, n in enumerate(lengths):
         mask[b, :n] = 1

@@ -6,6 +6,9 @@
 // gate, out_proj, residual. The recurrent state of all layers travels as
 // `conv_state [layers, batch, d_inner, conv_kernel - 1]` (the last inputs
 // of the convolution) and `ssm_state [layers, batch, d_inner, state_size]`.
+// `forward` also takes `attention_mask` and, as Hugging Face's MambaMixer,
+// zeroes padded positions of the convolution's input and output, so that
+// left padding leaves the real tokens as they would be alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,6 +73,7 @@ void mlir::kiln::hf::importMamba(ModelBuilder &mb) {
   RankedTensorType convType = mb.f32({s.layers, kDyn, s.inner, s.kernel - 1});
   RankedTensorType ssmType = mb.f32({s.layers, kDyn, s.inner, s.state});
   TensorSpec ids{"input_ids", idsType, {"batch", "seq"}};
+  TensorSpec attentionMask{"attention_mask", idsType, {"batch", "seq"}};
   TensorSpec logits{"logits", logitsType, {"batch", "seq", ""}};
   TensorSpec convState{"conv_state", convType, {"", "batch", "", ""}};
   TensorSpec ssmState{"ssm_state", ssmType, {"", "batch", "", ""}};
@@ -80,7 +84,8 @@ void mlir::kiln::hf::importMamba(ModelBuilder &mb) {
         stateIn ? mb.beginEntry(entry, {ids, convState, ssmState},
                                 {logits, convState, ssmState})
         : stateOut ? mb.beginEntry(entry, {ids}, {logits, convState, ssmState})
-                   : mb.beginEntry(entry, {ids}, {logits});
+                   : mb.beginEntry(entry, {ids, attentionMask}, {logits});
+    Value mask = stateOut ? Value() : args[1];
     Value conv, ssm;
     if (stateIn) {
       conv = args[1];
@@ -105,6 +110,8 @@ void mlir::kiln::hf::importMamba(ModelBuilder &mb) {
           bias("in_proj", 2 * s.inner));
       Value u = mb.sliceLastDim(xz, 0, s.inner);
       Value z = mb.sliceLastDim(xz, s.inner, s.inner);
+      if (mask)
+        u = mb.maskTokens(u, mask);
 
       Value convWeight = mb.collapse(
           mb.param(m + "conv1d.weight", {s.inner, 1, s.kernel}), {{0, 1}, {2}});
@@ -116,6 +123,8 @@ void mlir::kiln::hf::importMamba(ModelBuilder &mb) {
           convBias, Value(), stateIn ? mb.extractLayer(conv, l) : Value(),
           Activation::silu);
       u = convOp.getResult();
+      if (mask)
+        u = mb.maskTokens(u, mask);
 
       Value params = mb.linear(
           u, mb.param(m + "x_proj.weight", {s.dtRank + 2 * s.state, s.inner}));

@@ -373,6 +373,34 @@ Value ModelBuilder::negExp(Value input) {
   return generic.getResult(0);
 }
 
+Value ModelBuilder::maskTokens(Value input, Value mask) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Value init = tensor::EmptyOp::create(
+      b, tensor::getMixedSizes(b, b.getLoc(), input), type.getElementType());
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  AffineMap tokens = AffineMap::get(
+      rank, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)}, b.getContext());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, TypeRange{type}, ValueRange{input, mask}, ValueRange{init},
+      ArrayRef<AffineMap>{identity, tokens, identity}, iterators,
+      [](OpBuilder &nested, Location loc, ValueRange args) {
+        Value zeroFlag = arith::ConstantOp::create(
+            nested, loc, nested.getIntegerAttr(args[1].getType(), 0));
+        Value real = arith::CmpIOp::create(
+            nested, loc, arith::CmpIPredicate::ne, args[1], zeroFlag);
+        Value zero = arith::ConstantOp::create(
+            nested, loc, nested.getZeroAttr(args[0].getType()));
+        linalg::YieldOp::create(
+            nested, loc,
+            ValueRange{arith::SelectOp::create(nested, loc, real, args[0],
+                                               zero)});
+      });
+  return generic.getResult(0);
+}
+
 Value ModelBuilder::collapse(Value input,
                              ArrayRef<ReassociationIndices> reassociation) {
   return tensor::CollapseShapeOp::create(b, input, reassociation);

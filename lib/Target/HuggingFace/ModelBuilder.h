@@ -151,6 +151,10 @@ public:
   Value zerosI64(Value like);
   /// `-exp(x)`, elementwise (Mamba's A from A_log).
   Value negExp(Value input);
+  /// `input` (`[batch, seq, ...]`) with the positions where `mask`
+  /// (`[batch, seq]`, integer) is zero set to zero, as Hugging Face's
+  /// Mamba masks its convolution's input and output.
+  Value maskTokens(Value input, Value mask);
   /// Reshapes by merging dims according to `reassociation`.
   Value collapse(Value input,
                  llvm::ArrayRef<ReassociationIndices> reassociation);

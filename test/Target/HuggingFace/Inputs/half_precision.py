@@ -45,9 +45,7 @@ def main():
     ids = rng.integers(0, config["vocab_size"], (batch, seq)).astype(np.int64)
     mask = np.ones((batch, seq), np.int64)
     mask[1, 12:] = 0
-    inputs = {"input_ids": ids}
-    if args.family != "mamba":
-        inputs["attention_mask"] = mask
+    inputs = {"input_ids": ids, "attention_mask": mask}
     if args.family == "bert":
         inputs["token_type_ids"] = (ids % 2).astype(np.int64)
     outputs = testing.run_model(out, inputs, args.workdir)

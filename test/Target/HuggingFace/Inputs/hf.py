@@ -12,7 +12,7 @@ back for the reference, `kiln-compile DIR -o OUT --quiet`, then
             separate line, on the padded positions (Hugging Face defines those
             too: a padded query sees the real keys before it; --padded zero
             expects zeros there instead, --padded skip ignores them); Mamba
-            (no mask) on the real tokens only;
+            on the real tokens only;
   cache     prefill (input cache filled with garbage, which must be ignored)
             then decode_step of 1 token at positions [s, s] and of 3 tokens at
             positions [s+1, s-4] (the second row rewinds), each call fed the
@@ -143,10 +143,8 @@ class Harness:
         lengths = FORWARD[seq]
         b = len(lengths)
         mask = (np.arange(seq)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
-        inputs = {"input_ids": self.ids((b, seq))}
+        inputs = {"input_ids": self.ids((b, seq)), "attention_mask": mask}
         family = self.v.family
-        if family != "mamba":
-            inputs["attention_mask"] = mask
         if family == "bert":
             inputs["token_type_ids"] = (self.rng.integers(0, 2, (b, seq)) * mask).astype(np.int64)
         out_name = "last_hidden_state" if family == "bert" else "logits"
