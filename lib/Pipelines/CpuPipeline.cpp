@@ -25,6 +25,11 @@ using namespace mlir::kiln;
 
 void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
                                        const CpuPipelineOptions &options) {
+  if (options.removePadding != RemovePaddingMode::off) {
+    KilnRemovePaddingOptions padding;
+    padding.encodersOnly = options.removePadding == RemovePaddingMode::encoders;
+    pm.addNestedPass<func::FuncOp>(createKilnRemovePadding(padding));
+  }
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
   KilnLowerToLinalgOptions lowering;
   lowering.flashAttention = options.flashAttention;

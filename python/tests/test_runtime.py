@@ -35,6 +35,9 @@ def test_forward_matches_reference(compiled, family):
         name = "last_hidden_state" if family == "bert" else "logits"
         assert list(out) == [name]
         ref = reference.forward(m.config, m.state, **inputs).numpy()
+        if family == "bert":
+            # kiln-compile removes an encoder's padding: padded rows are zero.
+            ref = ref * (inputs["attention_mask"] != 0)[..., None]
         err = max_abs_diff(out[name], ref)
         assert err <= ATOL, f"{family} seq {seq}: max abs err {err:.3e} > {ATOL}"
         assert out[name].dtype == np.float32

@@ -81,6 +81,15 @@ cl::opt<bool> noFlashAttention(
     cl::desc("Lower attention with the reference kernel (score matrix in "
              "memory) instead of the fused online-softmax one"),
     cl::cat(category));
+cl::opt<bool> removePadding(
+    "remove-padding",
+    cl::desc("Run every entry with an attention_mask on its real tokens "
+             "only (kiln-remove-padding); by default only encoders are"),
+    cl::cat(category));
+cl::opt<bool> noRemovePadding(
+    "no-remove-padding",
+    cl::desc("Keep the padding in every entry, encoders included"),
+    cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -341,6 +350,9 @@ int main(int argc, char **argv) {
     return fail("--emit must be kiln, linalg or llvm, got '" + emit + "'");
   if (optLevel > 3)
     return fail("-O must be 0 to 3");
+  if (removePadding && noRemovePadding)
+    return fail("--remove-padding and --no-remove-padding contradict each "
+                "other");
   if (emit.empty() && outputDir.empty())
     return fail("no output directory: give -o DIR (or --emit=STAGE to print "
                 "IR)");
@@ -425,6 +437,12 @@ int main(int argc, char **argv) {
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;
   options.flashAttention = !noFlashAttention;
+  if (removePadding)
+    options.removePadding = RemovePaddingMode::all;
+  else if (noRemovePadding)
+    options.removePadding = RemovePaddingMode::off;
+  else
+    options.removePadding = RemovePaddingMode::encoders;
   auto runStage = [&](StringRef name,
                       function_ref<void(OpPassManager &)> build) {
     progress.begin(name);

@@ -14,8 +14,22 @@
 namespace mlir {
 namespace kiln {
 
+/// Which functions `kiln-remove-padding` rewrites in a pipeline.
+enum class RemovePaddingMode { off, encoders, all };
+
 /// Options of `kiln-cpu-pipeline`.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<RemovePaddingMode> removePadding{
+      *this, "remove-padding",
+      llvm::cl::desc("Run token-wise work on the real tokens only "
+                     "(kiln-remove-padding)"),
+      llvm::cl::init(RemovePaddingMode::encoders),
+      llvm::cl::values(
+          clEnumValN(RemovePaddingMode::off, "off", "keep the padding"),
+          clEnumValN(RemovePaddingMode::encoders, "encoders",
+                     "functions whose tokens mix bidirectionally only"),
+          clEnumValN(RemovePaddingMode::all, "all",
+                     "every function the pass can run packed"))};
   PassOptions::Option<bool> flashAttention{
       *this, "flash-attention",
       llvm::cl::desc("Lower eligible attentions to the fused online-softmax "

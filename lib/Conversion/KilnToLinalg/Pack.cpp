@@ -76,7 +76,10 @@ struct PackLowering : OpConversionPattern<PackOp> {
           scf::YieldOp::create(b, l, ValueRange{cu, total});
         });
     Value cuSeqlens = prefix.getResult(0);
-    Value tokens = prefix.getResult(1);
+    // The token count read back from cu_seqlens rather than taken from the
+    // loop: shape analyses (value bounds) of every packed value then stop
+    // at one opaque value instead of reasoning through the loop.
+    Value tokens = extractAsIndex(rewriter, loc, cuSeqlens, ValueRange{batch});
 
     SmallVector<OpFoldResult> packedSizes = getSizes(rewriter, loc, input);
     packedSizes.erase(packedSizes.begin());

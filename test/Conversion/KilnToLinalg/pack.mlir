@@ -13,7 +13,10 @@
 // CHECK: arith.minsi
 // CHECK: %[[SUM:.*]] = arith.addi %[[TOTAL]], %{{.*}} : index
 // CHECK: tensor.insert %{{.*}} into %[[CU]]
-// CHECK: %[[EMPTY:.*]] = tensor.empty(%[[PREFIX]]#1) : tensor<?x8xf32>
+// The token count is read back from cu_seqlens[batch].
+// CHECK: %[[TOTAL32:.*]] = tensor.extract %[[PREFIX]]#0[%{{.*}}] : tensor<?xi32>
+// CHECK: %[[TOKENS:.*]] = arith.index_cast %[[TOTAL32]] : i32 to index
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%[[TOKENS]]) : tensor<?x8xf32>
 // CHECK: %[[PACKED:.*]] = scf.for %[[S:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[EMPTY]])
 // CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[X]][%[[S]], 0, 0] [1, %{{.*}}, 8] [1, 1, 1]
 // CHECK: tensor.collapse_shape %[[ROWS]]

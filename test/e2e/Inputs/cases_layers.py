@@ -56,7 +56,8 @@ def bert_inputs(rng, shape, weights):
 def bert_reference(inputs, weights):
     """HF BertLayer (post-LN): self-attention with the padding mask on keys,
     dense + residual + LayerNorm(eps 1e-12), then erf-GELU intermediate,
-    dense + residual + LayerNorm."""
+    dense + residual + LayerNorm; padded rows zero, as kiln-compile removes
+    an encoder's padding by default."""
     w = {k[len(BERT):]: t64(v) for k, v in weights.items()}
     lin = lambda x, n: torch.nn.functional.linear(x, w[n + ".weight"], w[n + ".bias"])
     x = t64(inputs["hidden_states"])
@@ -69,8 +70,10 @@ def bert_reference(inputs, weights):
     h1 = layer_norm(lin(ctx, "attention.output.dense") + x, w[ln1 + ".weight"],
                     w[ln1 + ".bias"], 1e-12)
     f = lin(gelu_erf(lin(h1, "intermediate.dense")), "output.dense")
-    return {"last_hidden_state": layer_norm(f + h1, w["output.LayerNorm.weight"],
-                                 w["output.LayerNorm.bias"], 1e-12)}
+    out = layer_norm(f + h1, w["output.LayerNorm.weight"], w["output.LayerNorm.bias"],
+                     1e-12)
+    real = torch.from_numpy(inputs["attention_mask"] != 0)[..., None]
+    return {"last_hidden_state": out * real}
 
 
 # --- LLaMA ---------------------------------------------------------------------

@@ -71,4 +71,76 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
   ];
 }
 
+def KilnRemovePadding : Pass<"kiln-remove-padding", "func::FuncOp"> {
+  let summary = "Run token-wise work on the real tokens only (varlen form)";
+  let description = [{
+    Applies to a function with an argument named `mask` (`kiln.name`,
+    `attention_mask` by default): an integer `[batch, seq]` tensor, non-zero
+    at real tokens. Once at entry, the pass computes each sequence's length
+    from the mask and checks at run time that every row is right-padded
+    (`1 ... 1 0 ... 0`) or every row left-padded (`0 ... 0 1 ... 1`); any
+    other mask stops the call with an execution error naming the rule. It
+    then packs the `[batch, seq, ...]` inputs into `[tokens, ...]` with
+    `kiln.pack` (each row's real tokens first rotated to its front, so that
+    both sides pack alike), runs every token-wise op (`embedding`, `linear`,
+    `ffn`, the norms, `rope`, elementwise ops, head reshapes, slices of the
+    feature dims, `linalg.generic`s that are parallel over batch and
+    sequence) on packed tokens, runs attention, `causal_conv1d` and
+    `selective_scan` in their variable-length forms with `cu_seqlens`
+    (attention within each sequence, convolution and scan state restarting
+    at each sequence), and `kiln.unpack`s the results on return, on the
+    input's side (`scf.if` picks it): padding positions of the outputs are
+    zero.
+
+    Values that the function computes from positions rather than from tokens
+    (position ids made by `tensor.generate`, say) are packed where they
+    enter token-wise ops, so every token keeps the position it had in its
+    padded row, for left padding too.
+
+    The packed function computes each real token from the real tokens of
+    its own sequence. That is the padded function's result wherever padding
+    could not reach real tokens there: attention whose `key_mask` is the
+    mask, and causal ops (causal attention, `causal_conv1d`,
+    `selective_scan`) with right padding, or with left padding when their
+    inputs are zero at padded positions (as Hugging Face's Mamba masks
+    them). A function is rewritten as a whole or not at all: one that uses
+    token tensors in any other way (an attention with another key mask or
+    none while bidirectional, a block-sparse mask, a KV cache, an initial or
+    returned recurrent state, an op the pass does not know) is left padded,
+    with a remark naming the op.
+
+    ```mlir
+    %h = kiln.embedding %table[%ids] : ... -> tensor<?x?x768xf32>
+    %a = kiln.attention %q, %k, %v key_mask %mask heads 12 kv_heads 12
+        mask <padding> : ...
+    // becomes, with %len, %right (the side) and %cu computed once at entry:
+    %front = tensor.generate ... // %ids, real tokens rotated to the front
+    %pids, %c = kiln.pack %front lengths %len
+        : (tensor<?x?xi64>, tensor<?xi32>) -> (tensor<?xi64>, tensor<?xi32>)
+    %h = kiln.embedding %table[%pids] : ... -> tensor<?x768xf32>
+    %a = kiln.attention %pq, %pk, %pv cu_seqlens %cu heads 12 kv_heads 12
+        : (tensor<?x12x64xf32>, ...) -> tensor<?x12x64xf32>
+    ...
+    %out = scf.if %right -> (tensor<?x?x768xf32>) {
+      %u = kiln.unpack %last cu_seqlens %cu seq_len %seq : ...
+      scf.yield %u : tensor<?x?x768xf32>
+    } else { ... side <left> ... }
+    ```
+  }];
+  let options = [
+    Option<"maskName", "mask", "std::string", /*default=*/"\"attention_mask\"",
+           "kiln.name of the argument whose zeros mark padding">,
+    Option<"encodersOnly", "encoders-only", "bool", /*default=*/"false",
+           "Rewrite only functions whose tokens mix bidirectionally (no "
+           "causal attention, convolution or scan)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD
