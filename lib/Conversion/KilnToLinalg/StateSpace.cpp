@@ -1,8 +1,9 @@
 //===- StateSpace.cpp - Lower kiln.selective_scan and kiln.causal_conv1d --===//
 //
-// Part of Kiln. The selective scan is a sequential recurrence: an scf.for over
-// time carries the state [B, D, N] as an iter_arg, each step a few pointwise
-// and reduction generics over the batch. The causal conv is one
+// Part of Kiln. The selective scan is a sequential recurrence, independent per
+// channel: an scf.forall over (batch, channel block) runs, per task, an
+// scf.for over time carrying the block's state [1, block, N], each step a few
+// pointwise and reduction generics. The causal conv is one
 // convolution-shaped generic over the input with its K - 1 history rows
 // prepended. Packed forms run the padded lowering once per sequence.
 //
@@ -13,6 +14,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -181,6 +183,99 @@ std::pair<Value, Value> buildPaddedScan(OpBuilder &b, Location loc,
   return {loop.getResult(1), loop.getResult(0)};
 }
 
+/// Channels per task of the parallel scan: the largest of 64, 32, 16, 8
+/// that leaves at least four tasks per sequence, else all channels in one.
+/// Dynamic channel counts take 64 with a short last block.
+int64_t scanChannelBlock(int64_t channels) {
+  if (ShapedType::isDynamic(channels))
+    return 64;
+  for (int64_t block : {64, 32, 16, 8})
+    if (channels % block == 0 && channels / block >= 4)
+      return block;
+  return channels;
+}
+
+/// `[offset, offset + size)` of dim `dim` of `value`, the rest whole.
+Value sliceDim(OpBuilder &b, Location loc, Value value, unsigned dim,
+               OpFoldResult offset, OpFoldResult size) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, value);
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  offsets[dim] = offset;
+  sizes[dim] = size;
+  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes,
+                                        strides);
+}
+
+/// The scan as one scf.forall over (sequence, channel block), each task
+/// running the whole time loop for its channels. Channels are independent
+/// in the recurrence, so this is exact; it replaces several tiny parallel
+/// regions per time step (a fork and join each) with one region per scan,
+/// and keeps each task's state [1, block, N] in cache across steps.
+std::pair<Value, Value> buildParallelScan(OpBuilder &b, Location loc,
+                                          const ScanInputs &in, Value h0) {
+  Type elementType = cast<RankedTensorType>(in.x.getType()).getElementType();
+  SmallVector<OpFoldResult> xSizes = getSizes(b, loc, in.x);
+  OpFoldResult channels = xSizes[2];
+  int64_t block = scanChannelBlock(
+      cast<RankedTensorType>(in.x.getType()).getDimSize(2));
+  Value yInit = emptyTensor(b, loc, xSizes, elementType);
+  SmallVector<OpFoldResult> lbs(2, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> ubs{xSizes[0], channels};
+  SmallVector<OpFoldResult> steps{b.getIndexAttr(1), b.getIndexAttr(block)};
+  auto forall = scf::ForallOp::create(
+      b, loc, lbs, ubs, steps, ValueRange{yInit, h0}, std::nullopt,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value seq = args[0], first = args[1];
+        OpFoldResult width = nb.getIndexAttr(block);
+        if (!isa<Attribute>(channels) ||
+            getConstantIntValue(channels).value_or(0) % block != 0) {
+          Value left = arith::SubIOp::create(
+              nb, l, getValueOrCreateConstantIndexOp(nb, l, channels), first);
+          width = arith::MinSIOp::create(nb, l, left,
+                                         indexConst(nb, l, block))
+                      .getResult();
+        }
+        OpFoldResult one = nb.getIndexAttr(1);
+        ScanInputs task = in;
+        auto perSequence = [&](Value tensor) {
+          return sliceDim(nb, l, tensor, 0, seq, one);
+        };
+        auto channelSlice = [&](Value tensor, unsigned dim) {
+          return tensor ? sliceDim(nb, l, tensor, dim, first, width) : tensor;
+        };
+        task.x = channelSlice(perSequence(in.x), 2);
+        task.dt = channelSlice(perSequence(in.dt), 2);
+        task.z = in.z ? channelSlice(perSequence(in.z), 2) : Value();
+        task.b = perSequence(in.b);
+        task.c = perSequence(in.c);
+        task.a = channelSlice(in.a, 0);
+        task.d = channelSlice(in.d, 0);
+        task.dtBias = channelSlice(in.dtBias, 0);
+        // The task's initial state is read from the shared output it
+        // overwrites, so that the state is updated in place.
+        Value state = channelSlice(perSequence(args[3]), 1);
+        auto [y, last] = buildPaddedScan(nb, l, task, state);
+
+        auto inParallel = scf::InParallelOp::create(nb, l);
+        OpBuilder::InsertionGuard guard(nb);
+        nb.setInsertionPointToStart(inParallel.getBody());
+        SmallVector<OpFoldResult> unitStrides(3, one);
+        tensor::ParallelInsertSliceOp::create(
+            nb, l, y, args[2],
+            ArrayRef<OpFoldResult>{seq, nb.getIndexAttr(0), first},
+            ArrayRef<OpFoldResult>{one, xSizes[1], width}, unitStrides);
+        tensor::ParallelInsertSliceOp::create(
+            nb, l, last, args[3],
+            ArrayRef<OpFoldResult>{seq, first, nb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{one, width,
+                                   tensor::getMixedSize(nb, l, h0, 2)},
+            unitStrides);
+      });
+  return {forall.getResult(0), forall.getResult(1)};
+}
+
 struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -206,7 +301,7 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
                                  {tensor::getMixedSize(rewriter, loc, in.x, 0),
                                   channels, stateSize},
                                  acc, 0.0);
-      std::tie(y, state) = buildPaddedScan(rewriter, loc, in, h0);
+      std::tie(y, state) = buildParallelScan(rewriter, loc, in, h0);
     } else {
       // One padded scan of batch 1 per sequence; the state restarts (from
       // zeros or initial_state[b]) at every boundary.
@@ -242,7 +337,7 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
                     : filledTensor(b, l,
                                    {b.getIndexAttr(1), channels, stateSize},
                                    acc, 0.0);
-            auto [ySeq, hSeq] = buildPaddedScan(b, l, seqIn, h0);
+            auto [ySeq, hSeq] = buildParallelScan(b, l, seqIn, h0);
             Value yAll = insertDim0(b, l, dropLeadingUnitDim(b, l, ySeq),
                                     carried[0], start);
             Value states = insertDim0(b, l, hSeq, carried[1], seq);

@@ -2,24 +2,35 @@
 // RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s --check-prefix=NOKILN
 // NOKILN-NOT: kiln.
 
-// delta = softplus(dt + dt_bias) for all steps (threshold 20), then an
-// scf.for over time carrying the state [B, D, N] and y.
+// One scf.forall over (batch, channel block) runs the whole scan per task:
+// delta = softplus(dt + dt_bias) for the block (threshold 20), then an
+// scf.for over time carrying the block's state [1, block, N] and y. The
+// state is read from and written back to the forall's shared output.
 // CHECK-LABEL: func.func @scan_full(
 // CHECK-SAME: %[[X:[^:]*]]: tensor<?x?x6xf32>, %[[DT:[^:]*]]: tensor<?x?x6xf32>, %[[A:[^:]*]]: tensor<6x4xf32>
 // CHECK: %[[H0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x6x4xf32>)
-// CHECK: %[[DELTA:.*]] = linalg.generic {{.*}} ins(%[[DT]], %{{.*}} : tensor<?x?x6xf32>, tensor<6xf32>)
+// CHECK: %[[SCAN:.*]]:2 = scf.forall (%[[B:.*]], %[[C:.*]]) = (0, 0) to (%{{.*}}, 6) step (1, 6) shared_outs(%[[YS:.*]] = %{{.*}}, %[[HS:.*]] = %[[H0]]) -> (tensor<?x?x6xf32>, tensor<?x6x4xf32>)
+// CHECK: %[[XB:.*]] = tensor.extract_slice %[[X]][%[[B]], 0, 0]
+// CHECK: %[[XC:.*]] = tensor.extract_slice %[[XB]][0, 0, %[[C]]] [1, %{{.*}}, 6]
+// CHECK: %[[AC:.*]] = tensor.extract_slice %[[A]][%[[C]], 0] [6, 4]
+// CHECK: %[[HB:.*]] = tensor.extract_slice %[[HS]][%[[B]], 0, 0] [1, 6, 4]
+// CHECK: %[[HC:.*]] = tensor.extract_slice %[[HB]][0, %[[C]], 0] [1, 6, 4]
+// CHECK: %[[DELTA:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x?x6xf32>, tensor<6xf32>)
 // CHECK: math.exp
 // CHECK: math.log1p
 // CHECK: arith.cmpf ogt
-// CHECK: %[[LOOP:.*]]:2 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[H:.*]] = %[[H0]], %[[Y:.*]] = %{{.*}}) -> (tensor<?x6x4xf32>, tensor<?x?x6xf32>)
-// CHECK: %[[XT:.*]] = tensor.extract_slice %[[X]][0, %[[T]], 0] [%{{.*}}, 1, 6] [1, 1, 1] : tensor<?x?x6xf32> to tensor<?x6xf32>
-// CHECK: %[[HN:.*]] = linalg.generic {{.*}} ins(%[[A]], %[[XT]], %{{.*}}, %{{.*}} : tensor<6x4xf32>, tensor<?x6xf32>, tensor<?x6xf32>, tensor<?x4xf32>) outs(%[[H]] : tensor<?x6x4xf32>)
+// CHECK: %[[LOOP:.*]]:2 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[H:.*]] = %[[HC]], %[[Y:.*]] = %{{.*}}) -> (tensor<1x6x4xf32>, tensor<1x?x6xf32>)
+// CHECK: %[[XT:.*]] = tensor.extract_slice %[[XC]][0, %[[T]], 0] [1, 1, 6] [1, 1, 1] : tensor<1x?x6xf32> to tensor<1x6xf32>
+// CHECK: %[[HN:.*]] = linalg.generic {{.*}} ins(%[[AC]], %[[XT]], %{{.*}}, %{{.*}} : tensor<6x4xf32>, tensor<1x6xf32>, tensor<1x6xf32>, tensor<1x4xf32>) outs(%[[H]] : tensor<1x6x4xf32>)
 // CHECK: math.exp
 // CHECK: %[[YT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[HN]], %{{.*}} :
 // CHECK: %[[YO:.*]] = linalg.generic {{.*}} ins(%[[YT]], %[[XT]], %{{.*}}, %{{.*}} :
-// CHECK: %[[YN:.*]] = tensor.insert_slice %[[YO]] into %[[Y]][0, %[[T]], 0] [%{{.*}}, 1, 6] [1, 1, 1]
+// CHECK: %[[YN:.*]] = tensor.insert_slice %[[YO]] into %[[Y]][0, %[[T]], 0] [1, 1, 6] [1, 1, 1]
 // CHECK: scf.yield %[[HN]], %[[YN]]
-// CHECK: return %[[LOOP]]#1
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %[[LOOP]]#1 into %[[YS]][%[[B]], 0, %[[C]]] [1, %{{.*}}, 6]
+// CHECK-NEXT: tensor.parallel_insert_slice %[[LOOP]]#0 into %[[HS]][%[[B]], %[[C]], 0] [1, 6, 4]
+// CHECK: return %[[SCAN]]#0
 func.func @scan_full(%x: tensor<?x?x6xf32>, %dt: tensor<?x?x6xf32>, %a: tensor<6x4xf32>, %b: tensor<?x?x4xf32>, %c: tensor<?x?x4xf32>, %d: tensor<6xf32>, %z: tensor<?x?x6xf32>, %db: tensor<6xf32>) -> tensor<?x?x6xf32> {
   %y = kiln.selective_scan %x, %dt, %a, %b, %c D %d z %z dt_bias %db dt_softplus : (tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<6x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<6xf32>, tensor<?x?x6xf32>, tensor<6xf32>) -> tensor<?x?x6xf32>
   return %y : tensor<?x?x6xf32>
@@ -28,14 +39,16 @@ func.func @scan_full(%x: tensor<?x?x6xf32>, %dt: tensor<?x?x6xf32>, %a: tensor<6
 // -----
 
 // Packed scan with states: an outer loop over sequences slices the tokens,
-// restarts from initial_state[b] and collects the final states.
+// restarts from initial_state[b] (the parallel scan of one sequence) and
+// collects the final states.
 // CHECK-LABEL: func.func @scan_packed(
 // CHECK-SAME: %[[CU:[^:]*]]: tensor<?xi32>, %[[H0:[^:]*]]: tensor<?x6x4xf32>
 // CHECK: %[[OUT:.*]]:2 = scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[YA:.*]] = %{{.*}}, %[[SA:.*]] = %{{.*}}) -> (tensor<?x6xf32>, tensor<?x6x4xf32>)
 // CHECK: tensor.extract %[[CU]][%[[S]]]
 // CHECK: %[[INIT:.*]] = tensor.extract_slice %[[H0]][%[[S]], 0, 0] [1, 6, 4]
-// CHECK: %[[INNER:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]], %{{.*}} = %{{.*}})
-// CHECK: %[[FINAL:.*]] = tensor.insert_slice %[[INNER]]#0 into %[[SA]][%[[S]], 0, 0]
+// CHECK: %[[INNER:.*]]:2 = scf.forall {{.*}} shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %[[INIT]])
+// CHECK: scf.for
+// CHECK: %[[FINAL:.*]] = tensor.insert_slice %[[INNER]]#1 into %[[SA]][%[[S]], 0, 0]
 // CHECK: scf.yield %{{.*}}, %[[FINAL]]
 // CHECK: return %[[OUT]]#0, %[[OUT]]#1
 func.func @scan_packed(%x: tensor<?x6xf32>, %dt: tensor<?x6xf32>, %a: tensor<6x4xf32>, %b: tensor<?x4xf32>, %c: tensor<?x4xf32>, %cu: tensor<?xi32>, %h0: tensor<?x6x4xf32>) -> (tensor<?x6xf32>, tensor<?x6x4xf32>) {
