@@ -37,5 +37,7 @@ llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir, config.llvm_to
 # GPU features: present only where ptxas / a CUDA driver are.
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+    config.substitutions.append(
+        ("%ptxas", shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"))
 if config.enable_cuda_runtime_tests and os.path.exists("/dev/nvidia0"):
     config.available_features.add("cuda-gpu")

@@ -117,4 +117,57 @@ def KilnLowerContiguousExpandShape
   ];
 }
 
+def KilnGpuMatmulToMma : Pass<"kiln-gpu-matmul-to-mma", "ModuleOp"> {
+  let summary = "Turn f16/bf16 matmuls on memrefs into tensor-core GPU kernels";
+  let description = [{
+    Replaces every `linalg.matmul` (B as [K, N], or as [N, K] through
+    `indexing_maps`, as for kiln.linear's weights) and `linalg.batch_matmul` on
+    memrefs whose A and B are both f16 or both bf16 and whose output is f32
+    or the input type by a `gpu.launch_func` of a kernel in the
+    `gpu.module @kiln_mma_kernels` that this pass adds (one kernel per
+    layout, type and tile combination, shared by all matmuls that use it).
+
+    The kernel computes a 128 x `block-n` block of C per 256-thread block
+    with f32 accumulators: 8 warps in a 2x4 grid, 64 x (`block-n` / 4) per
+    warp, as 16 (or 32) `nvvm.mma.sync` m16n8k16 per 16-wide step of K.
+    Tiles of A and B, 32 wide in K, are copied into `stages` shared-memory
+    buffers (workgroup attributions, XOR-swizzled so that `ldmatrix` is free
+    of bank conflicts) by `nvgpu.device_async_copy` (`cp.async`, 16 bytes
+    per copy), so that the copies for later tiles overlap the multiply of the
+    current one; fragments are read by `nvgpu.ldmatrix` (`.trans` for a
+    row-major [K, N] B). See docs/GPU-GEMM.md.
+    The epilogue adds C's incoming values (a bias broadcast into C by
+    kiln-lower-to-linalg, or zero) in f32 and rounds once to C's type.
+
+    Shapes need not be multiples of the tile: copies past the edges of M, N
+    or K zero-fill shared memory (`cp.async` with a source size of 0) and
+    stores past M or N are skipped. A copy moves 8 elements, so K (and N for
+    a row-major B) must be a multiple of 8 and the rows 16-byte aligned: a
+    static shape that breaks this is left to the generic GPU path with a
+    warning; a dynamic one is checked on the host with `cf.assert`.
+
+    f32 matmuls are left alone on purpose (rounding them to bf16 or tf32
+    changes results, so it is no silent default), as are other types.
+  }];
+  let options = [
+    Option<"stages", "stages", "int64_t", /*default=*/"3",
+           "Shared-memory buffers of the cp.async pipeline (at least 2; "
+           "stages * (128 + block-n) * 64 bytes must fit in 48 KiB)">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"128",
+           "Columns of C per block: 128 (warp tiles 64x32) or 256 (64x64, "
+           "with stages=2)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
