@@ -23,6 +23,26 @@
 using namespace mlir;
 using namespace mlir::kiln;
 
+/// Rewrites `tensor.dim` of op and loop results into the sizes they were
+/// built from, until the dynamic sizes are dims of the entry's arguments or
+/// values computed once at entry. One-shot bufferization compares subsets
+/// through ValueBoundsConstraintSet, which otherwise follows every `tensor.dim`
+/// back through the layers before it (each shape-preserving scf.for on the
+/// way analysed again): on a 4-layer BERT-base shaped encoder this took
+/// bufferization from 22 s to 1 s, and its cost from quadratic in depth to
+/// linear.
+static void addDimResolution(OpPassManager &pm) {
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  pm.addPass(memref::createResolveShapedTypeResultDimsPass());
+  pm.addPass(createCanonicalizerPass());
+  // dim(scf.for result) -> dim(init) for loops that only insert into their
+  // iter_arg (the per-sequence loops of packed ops).
+  pm.addPass(createSCFForLoopCanonicalizationPass());
+  pm.addPass(memref::createResolveShapedTypeResultDimsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
                                        const CpuPipelineOptions &options) {
   if (options.removePadding != RemovePaddingMode::off) {
@@ -47,6 +67,7 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
   KilnBindParamsOptions bindOptions;
   bindOptions.alignment = options.weightAlignment;
   pm.addPass(createKilnBindParams(bindOptions));
+  addDimResolution(pm);
 }
 
 void mlir::kiln::buildCpuBufferizationStage(OpPassManager &pm,
