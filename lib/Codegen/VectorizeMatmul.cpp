@@ -84,7 +84,8 @@ linalg::GenericOp packWeightPanels(RewriterBase &rewriter, linalg::GenericOp op,
                                          weightType.getElementType());
   Value panels = ParamOp::create(
       rewriter, weight.getLoc(), panelType, weight.getNameAttr(),
-      weight.getTransposedAttr(), rewriter.getI64IntegerAttr(columns));
+      weight.getTransposedAttr(), rewriter.getI64IntegerAttr(columns),
+      weight.getQuantAttr(), weight.getPartAttr());
 
   Value init = op.getDpsInitOperand(0)->get();
   auto initType = cast<RankedTensorType>(init.getType());
@@ -308,6 +309,236 @@ void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
   rewriter.replaceOp(op, result);
 }
 
+//===----------------------------------------------------------------------===//
+// Weight-only quantized matmuls (kiln-quantize)
+//===----------------------------------------------------------------------===//
+
+/// A `[R, N]` quantized-weight param (values, scales or zero points) read
+/// as `[N / columns, R, columns]` panels, or null when `value` is not such a
+/// param.
+Value createQuantPanels(RewriterBase &rewriter, Value value, int64_t columns) {
+  auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
+  if (!param || !param.getQuant() || param.getPanels() ||
+      param.getType().getRank() != 2)
+    return nullptr;
+  ArrayRef<int64_t> shape = param.getType().getShape();
+  auto type = RankedTensorType::get({shape[1] / columns, shape[0], columns},
+                                    param.getType().getElementType());
+  return ParamOp::create(rewriter, param.getLoc(), type, param.getNameAttr(),
+                         param.getTransposedAttr(),
+                         rewriter.getI64IntegerAttr(columns),
+                         param.getQuantAttr(), param.getPartAttr());
+}
+
+/// The panels of one quantized weight, cut `columns` wide.
+struct QuantPanels {
+  QuantAttr quant;
+  Value values, scales, zeros; ///< zeros null when symmetric
+  int64_t columns;
+};
+
+/// Emits the register tile `C[row0 + i, col0 + :columns] += sum_k A[row0 +
+/// i, k] * W[k, col0 + :columns]` (i < rows) of panel `panel`, W being
+/// dequantized in registers: per group, the scales `s` and offsets `c = -z
+/// * s` are loaded once, and each step of K converts one panel row of
+/// values to f32 and forms `w = v * s + c` before the multiply-adds. Int4
+/// bytes give two rows of K, low nibble first. Returns the updated C.
+Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
+                            const QuantPanels &w, Value panel, Value col0,
+                            Value row0, int64_t rows) {
+  Type f32 = b.getF32Type();
+  auto floatVector = VectorType::get({kLanes}, f32);
+  auto byteVector = VectorType::get({kLanes}, b.getI8Type());
+  auto intVector = VectorType::get({kLanes}, b.getI32Type());
+  int64_t chunks = w.columns / kLanes;
+  int64_t perByte = w.quant.getValuesPerByte();
+  int64_t groupRows = w.quant.getGroup() / perByte;
+  int64_t groups = cast<ShapedType>(w.scales.getType()).getDimSize(1);
+  auto index = [&](OpBuilder &builder, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  auto read = [&](OpBuilder &builder, VectorType type, Value source,
+                  ValueRange indices) -> Value {
+    return vector::TransferReadOp::create(builder, loc, type, source, indices,
+                                          /*padding=*/std::nullopt,
+                                          /*inBounds=*/ArrayRef<bool>{true});
+  };
+  Value zero = index(b, 0), one = index(b, 1);
+  SmallVector<Value> rowIndex, laneOffset, cColumn;
+  for (int64_t i = 0; i < rows; ++i)
+    rowIndex.push_back(
+        i == 0 ? row0
+               : arith::AddIOp::create(b, loc, row0, index(b, i)).getResult());
+  for (int64_t j = 0; j < chunks; ++j) {
+    laneOffset.push_back(index(b, j * kLanes));
+    cColumn.push_back(
+        arith::AddIOp::create(b, loc, col0, laneOffset.back()).getResult());
+  }
+  // Accumulator (i, j) is iter_arg i * chunks + j.
+  SmallVector<Value> accumulators;
+  for (Value row : rowIndex)
+    for (Value column : cColumn)
+      accumulators.push_back(read(b, floatVector, c, {row, column}));
+
+  auto groupLoop = scf::ForOp::create(
+      b, loc, zero, index(b, groups), one, accumulators,
+      [&](OpBuilder &gb, Location, Value group, ValueRange groupSums) {
+        SmallVector<Value> scale, offset;
+        for (Value lane : laneOffset) {
+          Value s = read(gb, floatVector, w.scales, {panel, group, lane});
+          Value z;
+          if (w.zeros)
+            z = read(gb, floatVector, w.zeros, {panel, group, lane});
+          else if (w.quant.getBits() == 4)
+            z = arith::ConstantOp::create(
+                gb, loc, floatVector, DenseElementsAttr::get(floatVector, 8.0f));
+          scale.push_back(s);
+          offset.push_back(
+              z ? arith::NegFOp::create(gb, loc,
+                                        arith::MulFOp::create(gb, loc, z, s))
+                      .getResult()
+                : Value());
+        }
+        Value firstRow = arith::MulIOp::create(gb, loc, group,
+                                               index(gb, groupRows));
+        auto stepLoop = scf::ForOp::create(
+            gb, loc, zero, index(gb, groupRows), one, groupSums,
+            [&](OpBuilder &sb, Location, Value step, ValueRange sums) {
+              Value byteRow = arith::AddIOp::create(sb, loc, firstRow, step);
+              SmallVector<Value> bytes;
+              for (Value lane : laneOffset)
+                bytes.push_back(
+                    read(sb, byteVector, w.values, {panel, byteRow, lane}));
+              SmallVector<Value> next(sums);
+              for (int64_t half = 0; half < perByte; ++half) {
+                Value k = byteRow;
+                if (perByte == 2)
+                  k = arith::AddIOp::create(
+                      sb, loc,
+                      arith::MulIOp::create(sb, loc, byteRow, index(sb, 2)),
+                      index(sb, half));
+                SmallVector<Value> weight;
+                for (auto [j, byte] : llvm::enumerate(bytes)) {
+                  Value value;
+                  if (perByte == 1) {
+                    value = arith::SIToFPOp::create(sb, loc, floatVector, byte);
+                  } else {
+                    Value wide =
+                        arith::ExtUIOp::create(sb, loc, intVector, byte);
+                    if (half == 1)
+                      wide = arith::ShRUIOp::create(
+                          sb, loc, wide,
+                          arith::ConstantOp::create(
+                              sb, loc, intVector,
+                              DenseElementsAttr::get(intVector,
+                                                     APInt(32, 4))));
+                    else
+                      wide = arith::AndIOp::create(
+                          sb, loc, wide,
+                          arith::ConstantOp::create(
+                              sb, loc, intVector,
+                              DenseElementsAttr::get(intVector,
+                                                     APInt(32, 15))));
+                    value = arith::UIToFPOp::create(sb, loc, floatVector, wide);
+                  }
+                  weight.push_back(
+                      offset[j] ? vector::FMAOp::create(sb, loc, value,
+                                                        scale[j], offset[j])
+                                      .getResult()
+                                : arith::MulFOp::create(sb, loc, value,
+                                                        scale[j])
+                                      .getResult());
+                }
+                for (auto [i, row] : llvm::enumerate(rowIndex)) {
+                  Value scalar = tensor::ExtractOp::create(sb, loc, a,
+                                                           ValueRange{row, k});
+                  Value splat = vector::BroadcastOp::create(sb, loc,
+                                                            floatVector, scalar);
+                  for (int64_t j = 0; j < chunks; ++j)
+                    next[i * chunks + j] = vector::FMAOp::create(
+                        sb, loc, splat, weight[j], next[i * chunks + j]);
+                }
+              }
+              scf::YieldOp::create(sb, loc, next);
+            });
+        scf::YieldOp::create(gb, loc, stepLoop.getResults());
+      });
+  for (auto [i, row] : llvm::enumerate(rowIndex))
+    for (auto [j, column] : llvm::enumerate(cColumn))
+      c = vector::TransferWriteOp::create(b, loc,
+                                          groupLoop.getResult(i * chunks + j),
+                                          c, ValueRange{row, column},
+                                          ArrayRef<bool>{true})
+              .getResult();
+  return c;
+}
+
+/// Replaces a quantized matmul generic (marked `kiln.quant` by the kiln
+/// lowering) with register tiles that dequantize the weight panel rows they
+/// read: loops over column panels, then groups of `tile.rows` rows of A,
+/// then the leftover rows one by one. Leaves the op alone (for the scalar
+/// loops of linalg) when its weight is not in params or N fits no tile.
+LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
+                                       linalg::GenericOp op) {
+  auto quant = op->getAttrOfType<QuantAttr>("kiln.quant");
+  Value c = op.getDpsInitOperand(0)->get();
+  auto cType = cast<RankedTensorType>(c.getType());
+  RegisterTile tile = pickRegisterTile(cType.getDimSize(1));
+  if (!quant || !tile.cols || !op.hasPureTensorSemantics())
+    return success();
+  rewriter.setInsertionPoint(op);
+  QuantPanels w{quant, nullptr, nullptr, nullptr, tile.cols};
+  w.values = createQuantPanels(rewriter, op.getDpsInputOperand(1)->get(),
+                               tile.cols);
+  w.scales = createQuantPanels(rewriter, op.getDpsInputOperand(2)->get(),
+                               tile.cols);
+  if (op.getNumDpsInputs() == 4)
+    w.zeros = createQuantPanels(rewriter, op.getDpsInputOperand(3)->get(),
+                                tile.cols);
+  if (!w.values || !w.scales || (op.getNumDpsInputs() == 4 && !w.zeros))
+    return op.emitError("kiln-cpu-vectorize-matmul: a quantized matmul "
+                        "must read its weight from kiln.param ops");
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputOperand(0)->get();
+  auto index = [&](OpBuilder &builder, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  Value zero = index(rewriter, 0), one = index(rewriter, 1);
+  Value rowCount = tensor::DimOp::create(rewriter, loc, a, 0);
+  Value fullRows = arith::SubIOp::create(
+      rewriter, loc, rowCount,
+      arith::RemUIOp::create(rewriter, loc, rowCount,
+                             index(rewriter, tile.rows)));
+  int64_t panels = cType.getDimSize(1) / tile.cols;
+  auto panelLoop = scf::ForOp::create(
+      rewriter, loc, zero, index(rewriter, panels), one, ValueRange{c},
+      [&](OpBuilder &pb, Location, Value panel, ValueRange panelIter) {
+        Value col0 =
+            arith::MulIOp::create(pb, loc, panel, index(pb, tile.cols));
+        auto rowLoop = [&](OpBuilder &builder, Value from, Value to,
+                           int64_t rows, Value init) {
+          return scf::ForOp::create(
+                     builder, loc, from, to, index(builder, rows),
+                     ValueRange{init},
+                     [&](OpBuilder &rb, Location, Value row0,
+                         ValueRange iter) {
+                       Value updated = emitQuantRegisterTile(
+                           rb, loc, a, iter[0], w, panel, col0, row0, rows);
+                       scf::YieldOp::create(rb, loc, updated);
+                     })
+              .getResult(0);
+        };
+        Value result = panelIter[0];
+        if (tile.rows > 1)
+          result = rowLoop(pb, zero, fullRows, tile.rows, result);
+        result = rowLoop(pb, tile.rows > 1 ? fullRows : zero, rowCount, 1,
+                         result);
+        scf::YieldOp::create(pb, loc, result);
+      });
+  rewriter.replaceOp(op, panelLoop.getResult(0));
+  return success();
+}
+
 struct KilnCpuVectorizeMatmulPass
     : public kiln::impl::KilnCpuVectorizeMatmulBase<
           KilnCpuVectorizeMatmulPass> {
@@ -348,6 +579,15 @@ struct KilnCpuVectorizeMatmulPass
     });
     for (linalg::GenericOp op : groups)
       vectorizeRowGroup(rewriter, op);
+
+    SmallVector<linalg::GenericOp> quantized;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (op->hasAttr("kiln.quant"))
+        quantized.push_back(op);
+    });
+    for (linalg::GenericOp op : quantized)
+      if (failed(vectorizeQuantizedMatmul(rewriter, op)))
+        return signalPassFailure();
   }
 };
 

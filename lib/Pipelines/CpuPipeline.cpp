@@ -51,6 +51,15 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createKilnRemovePadding(padding));
   }
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
+  if (options.quantize != "none") {
+    KilnQuantizeOptions quantize;
+    quantize.weights = options.quantize;
+    quantize.group = options.quantizeGroup;
+    quantize.symmetric = options.quantizeSymmetric;
+    quantize.skip.assign(options.quantizeSkip.begin(),
+                         options.quantizeSkip.end());
+    pm.addNestedPass<func::FuncOp>(createKilnQuantize(quantize));
+  }
   KilnLowerToLinalgOptions lowering;
   lowering.flashAttention = options.flashAttention;
   pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg(lowering));

@@ -10,6 +10,7 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/HuggingFace/HuggingFace.h"
 #include "kiln/Target/ModelLibrary/ModelLibrary.h"
+#include "kiln/Target/ModelLibrary/QuantizeWeights.h"
 #include "kiln/Target/Safetensors/Checkpoint.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -90,6 +91,17 @@ cl::opt<bool> noRemovePadding(
     "no-remove-padding",
     cl::desc("Keep the padding in every entry, encoders included"),
     cl::cat(category));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Weight-only quantization of linear/FFN weights: int8 (per "
+             "output channel), int4 (groups of 128), with optional "
+             ":g<group> and :asym, e.g. int4:g64:asym"),
+    cl::value_desc("scheme"), cl::cat(category));
+cl::list<std::string> quantizeSkip(
+    "quantize-skip",
+    cl::desc("Weight name globs kept in f32 with --quantize (default: "
+             "*embed*,*lm_head*,*wte*)"),
+    cl::CommaSeparated, cl::value_desc("glob,..."), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -214,6 +226,115 @@ std::vector<uint8_t> widenToF32(const st::TensorInfo &tensor) {
   return wide;
 }
 
+/// Element (r, c) of a row-major [rows, cols] matrix of `elementBytes`
+/// elements, moved to [c / panel, r, c % panel].
+std::vector<uint8_t> cutPanels(ArrayRef<uint8_t> bytes, int64_t rows,
+                               int64_t cols, int64_t panel,
+                               uint64_t elementBytes) {
+  std::vector<uint8_t> panels(bytes.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(&panels[(((c / panel) * rows + r) * panel + c % panel) *
+                          elementBytes],
+                  &bytes[(r * cols + c) * elementBytes], elementBytes);
+  return panels;
+}
+
+/// Adds the part of a quantized weight (kiln-quantize) that `weight` plans
+/// to the writer: the checkpoint's 2-D tensor, read as [K, N], quantized as
+/// the plan says.
+llvm::Error addQuantizedWeight(const PlannedWeight &weight,
+                               const st::TensorInfo &tensor, StringRef file,
+                               st::SafetensorsWriter &writer) {
+  bool values = weight.quantPart == "values";
+  // The stored [rows, n] tensor, before panels.
+  int64_t rows = weight.panels ? weight.shape[1] : weight.shape[0];
+  int64_t n = weight.panels ? weight.shape[0] * weight.shape[2]
+                            : weight.shape[1];
+  int64_t k = values ? rows * (weight.quantBits == 4 ? 2 : 1)
+                     : rows * weight.quantGroup;
+  SmallVector<int64_t> expected = {k, n};
+  if (weight.transposed)
+    std::swap(expected[0], expected[1]);
+  bool isFloat = tensor.dtype == st::DType::F32 ||
+                 tensor.dtype == st::DType::F16 ||
+                 tensor.dtype == st::DType::BF16;
+  if (!isFloat ||
+      ArrayRef<int64_t>(tensor.shape) != ArrayRef<int64_t>(expected))
+    return llvm::createStringError(
+        "weight '" + weight.source + "': quantizing it needs " +
+        describeTensor("F32", expected) + " (or F16/BF16) but " + file.str() +
+        " has " + describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
+  std::vector<uint8_t> widened;
+  ArrayRef<uint8_t> bytes = tensor.bytes;
+  if (tensor.dtype != st::DType::F32) {
+    widened = widenToF32(tensor);
+    bytes = widened;
+  }
+  std::vector<float> matrix(k * n);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      std::memcpy(&matrix[r * n + c],
+                  &bytes[(weight.transposed ? c * k + r : r * n + c) *
+                         sizeof(float)],
+                  sizeof(float));
+  QuantizedWeight quantized =
+      quantizeWeight(matrix, k, n, weight.quantBits, weight.quantGroup,
+                     weight.quantSymmetric);
+  ArrayRef<uint8_t> part;
+  if (values)
+    part = ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(quantized.values.data()),
+        quantized.values.size());
+  else {
+    const std::vector<float> &floats = weight.quantPart == "scales"
+                                           ? quantized.scales
+                                           : quantized.zeroPoints;
+    part = ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(floats.data()),
+                             floats.size() * sizeof(float));
+  }
+  st::DType dtype = values ? st::DType::I8 : st::DType::F32;
+  if (!weight.panels)
+    return writer.addTensor(weight.name, dtype, weight.shape, part);
+  return writer.addTensor(weight.name, dtype, weight.shape,
+                          cutPanels(part, rows, n, weight.panels,
+                                    st::dtypeSize(dtype)));
+}
+
+/// Parses --quantize (int8, int4, then :g<group> and :sym/:asym) into
+/// `options`.
+llvm::Error parseQuantize(StringRef spec, CpuPipelineOptions &options) {
+  SmallVector<StringRef> fields;
+  spec.split(fields, ':');
+  if (fields[0] != "int8" && fields[0] != "int4")
+    return llvm::createStringError(
+        "--quantize: unknown scheme '" + fields[0].str() +
+        "' (supported: int8, int4; e.g. int8, int4:g128, int4:g32:asym)");
+  options.quantize = fields[0].str();
+  for (StringRef field : ArrayRef<StringRef>(fields).drop_front()) {
+    int64_t group = 0;
+    StringRef digits = field;
+    if (field == "sym") {
+      options.quantizeSymmetric = true;
+    } else if (field == "asym") {
+      options.quantizeSymmetric = false;
+    } else if (digits.consume_front("g") && !digits.getAsInteger(10, group) &&
+               group > 0) {
+      if (fields[0] == "int4" && group % 2 != 0)
+        return llvm::createStringError(
+            "--quantize: int4 packs two values per byte, so its group must "
+            "be even, got " +
+            std::to_string(group));
+      options.quantizeGroup = group;
+    } else {
+      return llvm::createStringError(
+          "--quantize: bad field '" + field.str() + "' in '" + spec.str() +
+          "' (expected g<positive group>, sym or asym)");
+    }
+  }
+  return llvm::Error::success();
+}
+
 /// Checks every planned weight against the checkpoint and adds it to the
 /// writer: by reference when stored as is (the checkpoint stays mapped
 /// until the write), as a transposed and/or panel-cut copy otherwise.
@@ -231,6 +352,11 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
       return llvm::createStringError("weight '" + weight.source +
                                      "' is not in " + source->getPath().str());
     StringRef file = source->fileOf(weight.source);
+    if (weight.quantBits) {
+      if (llvm::Error error = addQuantizedWeight(weight, *tensor, file, writer))
+        return error;
+      continue;
+    }
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
@@ -443,6 +569,17 @@ int main(int argc, char **argv) {
     options.removePadding = RemovePaddingMode::off;
   else
     options.removePadding = RemovePaddingMode::encoders;
+  if (!quantize.empty()) {
+    if (llvm::Error error = parseQuantize(quantize, options))
+      return fail(std::move(error));
+    std::vector<std::string> skip(quantizeSkip.begin(), quantizeSkip.end());
+    if (skip.empty())
+      skip = {"*embed*", "*lm_head*", "*wte*"};
+    for (const std::string &pattern : skip)
+      options.quantizeSkip.push_back(pattern);
+  } else if (!quantizeSkip.empty()) {
+    return fail("--quantize-skip needs --quantize");
+  }
   auto runStage = [&](StringRef name,
                       function_ref<void(OpPassManager &)> build) {
     progress.begin(name);

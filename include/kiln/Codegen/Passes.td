@@ -62,6 +62,15 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
     i.e. as `[n / n_r, k, n_r]` stored contiguously by kiln-compile, so
     that the kernel streams each panel instead of striding across rows of
     B; the output is written through a `[m, n / n_r, n_r]` view.
+
+    A weight-only quantized matmul (the `kiln.quant` generic that the kiln
+    lowering makes for a projection reading a `kiln.dequantize`) gets the
+    same tiles, with its values, scales and zero points read as panels: per
+    group of K the tile loads `n_r` scales and offsets, and each step of `k`
+    loads `n_r` bytes, widens them to f32 (two rows per byte for int4) and
+    dequantizes them with one `vector.fma` before the multiply-adds. The
+    dequantized weight lives in registers only; no f32 weight matrix is
+    stored.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

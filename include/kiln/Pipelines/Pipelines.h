@@ -39,6 +39,21 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "weight-alignment",
       llvm::cl::desc("Byte alignment of each weight in the weights file"),
       llvm::cl::init(64)};
+  PassOptions::Option<std::string> quantize{
+      *this, "quantize",
+      llvm::cl::desc("Weight-only quantization of projection weights "
+                     "(kiln-quantize): none, int8 or int4"),
+      llvm::cl::init("none")};
+  PassOptions::Option<int64_t> quantizeGroup{
+      *this, "quantize-group",
+      llvm::cl::desc("kiln-quantize's group (0: its default)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<bool> quantizeSymmetric{
+      *this, "quantize-symmetric",
+      llvm::cl::desc("kiln-quantize's symmetric"), llvm::cl::init(true)};
+  PassOptions::ListOption<std::string> quantizeSkip{
+      *this, "quantize-skip",
+      llvm::cl::desc("Weight name globs kiln-quantize keeps in f32")};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run row blocks on OpenMP threads (model.so then "

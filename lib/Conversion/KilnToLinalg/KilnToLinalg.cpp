@@ -47,11 +47,24 @@ struct KilnLowerToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect, vector::VectorDialect>();
     target.addIllegalDialect<KilnDialect>();
-    target.addLegalOp<ParamOp>();
+    // Projections dequantize their weights inside the matmul; the
+    // dequantize ops are then dead.
+    target.addLegalOp<ParamOp, DequantizeOp>();
     RewritePatternSet patterns(&getContext());
     populateKilnToLinalgPatterns(patterns, flashAttention);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
+      return signalPassFailure();
+    WalkResult walk = getOperation()->walk([](DequantizeOp op) {
+      if (op->use_empty()) {
+        op->erase();
+        return WalkResult::advance();
+      }
+      op->emitOpError("can only be lowered as the in_out weight of "
+                      "kiln.linear or kiln.ffn on f32 inputs");
+      return WalkResult::interrupt();
+    });
+    if (walk.wasInterrupted())
       signalPassFailure();
   }
 };

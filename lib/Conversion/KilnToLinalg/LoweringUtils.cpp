@@ -170,6 +170,77 @@ Value lowering::buildElementwise(
   return buildGeneric(b, loc, inputs, maps, init, iterators, body);
 }
 
+/// `init[m, n] + sum_k lhs[m, k] * w[k, n]` with `w` the f32 weight that
+/// `dequantize` encodes, dequantized element by element inside the
+/// contraction: one generic over (m, k, n) reading the quantized tensors,
+/// marked `kiln.quant` for kiln-cpu-vectorize-matmul. No f32 copy of the
+/// weight is made.
+static Value buildQuantizedMatmul(OpBuilder &b, Location loc, Value lhs,
+                                  DequantizeOp dequantize, Value init) {
+  MLIRContext *ctx = b.getContext();
+  QuantAttr quant = dequantize.getQuant();
+  int64_t k = cast<ShapedType>(dequantize.getType()).getDimSize(0);
+  AffineExpr m, kk, n;
+  bindDims(ctx, m, kk, n);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(3, 0, results, ctx);
+  };
+  int64_t perByte = quant.getValuesPerByte();
+  // One group spanning K reads row 0 of the scales.
+  AffineExpr group = quant.getGroup() == k
+                         ? getAffineConstantExpr(0, ctx)
+                         : kk.floorDiv(quant.getGroup());
+  SmallVector<Value> inputs = {lhs, dequantize.getValues(),
+                               dequantize.getScales()};
+  SmallVector<AffineMap> maps = {
+      map({m, kk}), map({perByte == 1 ? kk : kk.floorDiv(perByte), n}),
+      map({group, n})};
+  if (Value zeros = dequantize.getZeroPoints()) {
+    inputs.push_back(zeros);
+    maps.push_back(map({group, n}));
+  }
+  maps.push_back(map({m, n}));
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel, IteratorType::reduction, IteratorType::parallel};
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Type f32 = nb.getF32Type();
+        Value value;
+        if (quant.getBits() == 8) {
+          value = arith::SIToFPOp::create(nb, l, f32, args[1]);
+        } else {
+          // Row k's nibble: the low one for even k, the high one for odd.
+          Type i32 = nb.getI32Type();
+          Value byte = arith::ExtUIOp::create(nb, l, i32, args[1]);
+          Value row = arith::IndexCastOp::create(
+              nb, l, i32, linalg::IndexOp::create(nb, l, 1));
+          auto i32Const = [&](int64_t v) -> Value {
+            return arith::ConstantIntOp::create(nb, l, i32, v);
+          };
+          Value shift = arith::MulIOp::create(
+              nb, l, arith::AndIOp::create(nb, l, row, i32Const(1)),
+              i32Const(4));
+          Value nibble = arith::AndIOp::create(
+              nb, l, arith::ShRUIOp::create(nb, l, byte, shift),
+              i32Const(15));
+          value = arith::UIToFPOp::create(nb, l, f32, nibble);
+        }
+        Value zero = args.size() == 5 ? args[3]
+                                      : floatConst(nb, l, f32,
+                                                   quant.getBits() == 4 ? 8.0
+                                                                        : 0.0);
+        Value weight = arith::MulFOp::create(
+            nb, l, arith::SubFOp::create(nb, l, value, zero), args[2]);
+        Value product = arith::MulFOp::create(nb, l, args[0], weight);
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, args.back(), product).getResult());
+      });
+  generic->setAttr("kiln.quant", quant);
+  return generic.getResult(0);
+}
+
 Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
                             Value weight, Value bias, WeightLayout layout) {
   auto inType = cast<RankedTensorType>(input.getType());
@@ -216,7 +287,10 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
     init = filledTensor(b, loc, outSizes, elementType, 0.0);
   }
   Value product;
-  if (outIn)
+  if (auto dequantize = weight.getDefiningOp<DequantizeOp>();
+      dequantize && !outIn && elementType.isF32())
+    product = buildQuantizedMatmul(b, loc, lhs, dequantize, init);
+  else if (outIn)
     product = linalg::MatmulTransposeBOp::create(
                   b, loc, TypeRange{init.getType()}, ValueRange{lhs, weight},
                   ValueRange{init})

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnAttrs.h"
 #include "kiln/Runtime/kiln_model_abi.h"
 #include "kiln/Target/ModelLibrary/ModelLibrary.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -221,6 +222,15 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     weight.shape.assign(type.getShape().begin(), type.getShape().end());
     weight.offset = offset.getInt();
     weight.nbytes = type.getNumElements() * dtype->second;
+    if (auto quant = dict.getAs<QuantAttr>("quant")) {
+      auto part = dict.getAs<StringAttr>("part");
+      if (!part)
+        return module.emitError("malformed kiln.weights entry ") << entry;
+      weight.quantBits = quant.getBits();
+      weight.quantGroup = quant.getGroup();
+      weight.quantSymmetric = quant.getSymmetric();
+      weight.quantPart = part.str();
+    }
     plan.push_back(std::move(weight));
   }
   return plan;

@@ -84,8 +84,8 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
         {"outputs", tensorsToJson(entry.outputs)},
     });
   llvm::json::Array weightArray;
-  for (const PlannedWeight &weight : weights)
-    weightArray.push_back(llvm::json::Object{
+  for (const PlannedWeight &weight : weights) {
+    llvm::json::Object object{
         {"name", weight.name},
         {"source", weight.source},
         {"transposed", weight.transposed},
@@ -94,7 +94,17 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
         {"shape", llvm::json::Array(weight.shape)},
         {"offset", static_cast<int64_t>(weight.offset)},
         {"bytes", static_cast<int64_t>(weight.nbytes)},
-    });
+    };
+    if (weight.quantBits)
+      object["quant"] = llvm::json::Object{
+          {"scheme", weight.quantBits == 8 ? "int8" : "int4"},
+          {"bits", weight.quantBits},
+          {"group", weight.quantGroup},
+          {"symmetric", weight.quantSymmetric},
+          {"part", weight.quantPart},
+      };
+    weightArray.push_back(std::move(object));
+  }
   char hash[32];
   snprintf(hash, sizeof(hash), "%016llx",
            static_cast<unsigned long long>(weightsFile.headerHash));

@@ -489,3 +489,59 @@ func.func @param_panels_positive() {
   %w = kiln.param "w" panels 0 : tensor<4x32x0xf32>
   return
 }
+
+// -----
+
+func.func @param_quant_without_part() {
+  // expected-error @+1 {{'kiln.param' op needs both `quant` and `part`, or neither}}
+  %q = kiln.param "w" quant <bits = 8, group = 4, symmetric = true> : tensor<4x4xi8>
+  return
+}
+
+// -----
+
+func.func @param_quant_values_type() {
+  // expected-error @+1 {{'kiln.param' op reads the values of a quantized weight, which are i8, got 'f32'}}
+  %q = kiln.param "w" quant <bits = 8, group = 4, symmetric = true> part <values> : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @quant_bits() {
+  // expected-error @+1 {{quantization bits must be 4 or 8, got 3}}
+  %q = kiln.param "w" quant <bits = 3, group = 4, symmetric = true> part <values> : tensor<4x4xi8>
+  return
+}
+
+// -----
+
+func.func @dequantize_values_shape(%q: tensor<8x4xi8>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op values must be [4, 4] for 4-bit values of a [8, 4] weight, got [8, 4]}}
+  %w = kiln.dequantize %q scales %s quant <bits = 4, group = 8, symmetric = true> : (tensor<8x4xi8>, tensor<1x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scales_shape(%q: tensor<8x4xi8>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op scales must be [2, 4] (one per group and output), got [1, 4]}}
+  %w = kiln.dequantize %q scales %s quant <bits = 8, group = 4, symmetric = true> : (tensor<8x4xi8>, tensor<1x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_zero_points(%q: tensor<8x4xi8>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op an asymmetric scheme needs zero points}}
+  %w = kiln.dequantize %q scales %s quant <bits = 8, group = 8, symmetric = false> : (tensor<8x4xi8>, tensor<1x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_group(%q: tensor<6x4xi8>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op group 4 does not divide K = 6}}
+  %w = kiln.dequantize %q scales %s quant <bits = 8, group = 4, symmetric = true> : (tensor<6x4xi8>, tensor<1x4xf32>) -> tensor<6x4xf32>
+  return
+}

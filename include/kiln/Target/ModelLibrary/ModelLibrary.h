@@ -51,6 +51,13 @@ struct PlannedWeight {
   SmallVector<int64_t> shape;
   uint64_t offset = 0;
   uint64_t nbytes = 0;
+  /// Weight-only quantization (kiln-quantize): 0 bits for none; else the
+  /// stored tensor is `quantPart` ("values", "scales", "zero_points") of
+  /// the [K, N] weight quantized in groups of `quantGroup` along K.
+  int64_t quantBits = 0;
+  int64_t quantGroup = 0;
+  bool quantSymmetric = true;
+  std::string quantPart;
 };
 
 /// Facts about the weights file the library is built for.

@@ -158,3 +158,21 @@ LogicalResult SoftmaxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// QuantAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t bits, int64_t group, bool) {
+  if (bits != 4 && bits != 8)
+    return emitError() << "quantization bits must be 4 or 8, got " << bits;
+  if (group <= 0)
+    return emitError() << "quantization group must be positive, got "
+                       << group;
+  if (bits == 4 && group % 2 != 0)
+    return emitError() << "int4 groups pack two values per byte and must be "
+                          "even, got "
+                       << group;
+  return success();
+}

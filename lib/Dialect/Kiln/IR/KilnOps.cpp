@@ -141,6 +141,16 @@ LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty parameter name");
   ArrayRef<int64_t> shape = getType().getShape();
+  if (static_cast<bool>(getQuant()) != getPart().has_value())
+    return emitOpError("needs both `quant` and `part`, or neither");
+  if (getQuant()) {
+    Type element = getType().getElementType();
+    bool wantI8 = *getPart() == QuantPart::values;
+    if (wantI8 ? !element.isSignlessInteger(8) : !element.isF32())
+      return emitOpError() << "reads the " << stringifyQuantPart(*getPart())
+                           << " of a quantized weight, which are "
+                           << (wantI8 ? "i8" : "f32") << ", got " << element;
+  }
   if (std::optional<uint64_t> panels = getPanels()) {
     if (shape.size() != 3 || shape[2] != static_cast<int64_t>(*panels))
       return emitOpError() << "with panels " << *panels
@@ -152,6 +162,47 @@ LogicalResult ParamOp::verify() {
   if (getTransposed() && shape.size() != 2)
     return emitOpError() << "can only transpose a 2-D weight, got "
                          << formatShape(shape);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  QuantAttr quant = getQuant();
+  auto result = cast<ShapedType>(getType());
+  auto values = cast<ShapedType>(getValues().getType());
+  auto scales = cast<ShapedType>(getScales().getType());
+  if (result.getRank() != 2 || !result.hasStaticShape())
+    return emitOpError() << "result must be a static [K, N] weight, got "
+                         << result;
+  int64_t k = result.getDimSize(0), n = result.getDimSize(1);
+  if (k % quant.getGroup() != 0)
+    return emitOpError() << "group " << quant.getGroup()
+                         << " does not divide K = " << k;
+  SmallVector<int64_t> wantValues = {k / quant.getValuesPerByte(), n};
+  SmallVector<int64_t> wantScales = {k / quant.getGroup(), n};
+  if (values.getShape() != ArrayRef<int64_t>(wantValues))
+    return emitOpError() << "values must be " << formatShape(wantValues)
+                         << " for " << quant.getBits() << "-bit values of a "
+                         << formatShape(result.getShape())
+                         << " weight, got " << formatShape(values.getShape());
+  if (scales.getShape() != ArrayRef<int64_t>(wantScales))
+    return emitOpError() << "scales must be " << formatShape(wantScales)
+                         << " (one per group and output), got "
+                         << formatShape(scales.getShape());
+  if (quant.getSymmetric() == static_cast<bool>(getZeroPoints()))
+    return emitOpError() << (quant.getSymmetric()
+                                 ? "a symmetric scheme takes no zero points"
+                                 : "an asymmetric scheme needs zero points");
+  if (Value zeros = getZeroPoints();
+      zeros && cast<ShapedType>(zeros.getType()).getShape() !=
+                   ArrayRef<int64_t>(wantScales))
+    return emitOpError() << "zero points must be " << formatShape(wantScales)
+                         << ", got "
+                         << formatShape(
+                                cast<ShapedType>(zeros.getType()).getShape());
   return success();
 }
 

@@ -41,6 +41,11 @@ StringAttr storedName(ParamOp param) {
   std::string name = param.getName().str();
   if (param.getTransposed())
     name += ":T";
+  if (QuantAttr quant = param.getQuantAttr())
+    name += ":Q" + std::to_string(quant.getBits()) + "g" +
+            std::to_string(quant.getGroup()) +
+            (quant.getSymmetric() ? "s" : "a") + ":" +
+            stringifyQuantPart(*param.getPart()).str();
   if (std::optional<uint64_t> panels = param.getPanels())
     name += ":P" + std::to_string(*panels);
   return StringAttr::get(param.getContext(), name);
@@ -92,9 +97,15 @@ struct KilnBindParamsPass
     MLIRContext *context = &getContext();
     Builder builder(context);
     SmallVector<Attribute> entries;
-    for (auto &[name, weight] : plan)
-      entries.push_back(builder.getDictionaryAttr(
-          {builder.getNamedAttr("name", name),
+    for (auto &[name, weight] : plan) {
+      SmallVector<NamedAttribute> quant;
+      if (QuantAttr scheme = weight.firstUse.getQuantAttr())
+        quant = {builder.getNamedAttr("quant", scheme),
+                 builder.getNamedAttr(
+                     "part", builder.getStringAttr(stringifyQuantPart(
+                                 *weight.firstUse.getPart())))};
+      SmallVector<NamedAttribute> fields = {
+          builder.getNamedAttr("name", name),
            builder.getNamedAttr("source", weight.firstUse.getNameAttr()),
            builder.getNamedAttr(
                "transposed",
@@ -104,7 +115,10 @@ struct KilnBindParamsPass
                                     weight.firstUse.getPanels().value_or(0))),
            builder.getNamedAttr("offset",
                                 builder.getI64IntegerAttr(weight.offset)),
-           builder.getNamedAttr("type", TypeAttr::get(weight.type))}));
+           builder.getNamedAttr("type", TypeAttr::get(weight.type))};
+      fields.append(quant.begin(), quant.end());
+      entries.push_back(builder.getDictionaryAttr(fields));
+    }
     module->setAttr("kiln.weights", builder.getArrayAttr(entries));
 
     auto bufferType =

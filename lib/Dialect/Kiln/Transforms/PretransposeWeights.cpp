@@ -37,7 +37,8 @@ Value createTransposedParam(PatternRewriter &rewriter, ParamOp param) {
       {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
   return ParamOp::create(rewriter, param.getLoc(), transposedType,
                          param.getNameAttr(), rewriter.getUnitAttr(),
-                         /*panels=*/nullptr);
+                         /*panels=*/nullptr, /*quant=*/nullptr,
+                         /*part=*/nullptr);
 }
 
 struct PretransposeLinear : public OpRewritePattern<LinearOp> {

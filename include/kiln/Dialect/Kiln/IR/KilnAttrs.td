@@ -91,6 +91,20 @@ def Kiln_SoftmaxKind : I32EnumAttr<"SoftmaxKind", "softmax variant", [
   let genSpecializedAttr = 0;
 }
 
+def Kiln_QuantPart : I32EnumAttr<"QuantPart", "part of a quantized weight", [
+    I32EnumAttrCase<"values", 0>,
+    I32EnumAttrCase<"scales", 1>,
+    I32EnumAttrCase<"zero_points", 2>,
+  ]> {
+  let cppNamespace = "::mlir::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_QuantPartAttr : EnumAttr<Kiln_Dialect, Kiln_QuantPart, "quant_part"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "Which tensor of a quantized weight a param reads: the "
+                "integer values, the per-group scales or the zero points";
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes with parameters
 //===----------------------------------------------------------------------===//
@@ -163,6 +177,43 @@ def Kiln_SoftmaxAttr : Kiln_Attr<"Softmax", "softmax"> {
   let extraClassDeclaration = [{
     /// The standard softmax (zeta = 1, gamma = 0).
     static SoftmaxAttr getStandard(::mlir::MLIRContext *context);
+  }];
+}
+
+def Kiln_QuantAttr : Kiln_Attr<"Quant", "quant"> {
+  let summary = "Weight-only quantization scheme of a [K, N] weight";
+  let description = [{
+    Round-to-nearest quantization of a weight read as `[K, N]` (input
+    features by output features), in groups of `group` consecutive input
+    features per output feature: each group has one f32 scale `s` and, when
+    not `symmetric`, one zero point `z` (an integer, stored as f32). A group
+    as long as K is per-output-channel quantization.
+
+    * `bits = 8`: values are i8. Symmetric: `q = clamp(rint(w / s), -127,
+      127)` with `s = max|w| / 127`, `w ~ q * s`. Asymmetric: `s = (max(w, 0)
+      - min(w, 0)) / 255`, `z = clamp(rint(-128 - min(w, 0) / s), -128,
+      127)`, `q = clamp(rint(w / s) + z, -128, 127)`, `w ~ (q - z) * s`.
+    * `bits = 4`: unsigned nibbles `u` in 0..15, two per byte along K (row
+      `2i` in the low nibble, row `2i + 1` in the high nibble of byte row
+      `i`). Symmetric: `s = max|w| / 7`, `u = clamp(rint(w / s), -7, 7) + 8`,
+      `w ~ (u - 8) * s`. Asymmetric: `s = (max(w, 0) - min(w, 0)) / 15`,
+      `z = clamp(rint(-min(w, 0) / s), 0, 15)`, `u = clamp(rint(w / s) + z,
+      0, 15)`, `w ~ (u - z) * s`.
+
+    A group of zeros gets `s = 1`. All arithmetic is f32 and `rint` rounds
+    half to even.
+
+    ```mlir
+    #kiln.quant<bits = 8, group = 4096, symmetric = true>   // int8 per channel
+    #kiln.quant<bits = 4, group = 128, symmetric = false>   // int4 g128 asym
+    ```
+  }];
+  let parameters = (ins "int64_t":$bits, "int64_t":$group, "bool":$symmetric);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Quantized values per stored byte along K (2 for int4, else 1).
+    int64_t getValuesPerByte() const { return getBits() == 4 ? 2 : 1; }
   }];
 }
 

@@ -56,13 +56,58 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     %wp = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 64
         : tensor<172x4096x64xf32>
     ```
+
+    With `quant` (see `#kiln.quant`) and `part`, the op reads one tensor of
+    the quantized form of the (possibly transposed) 2-D weight `[K, N]`,
+    which kiln-compile computes from the checkpoint when it writes the
+    weights file: `part <values>` the i8 values (`[K, N]`, or `[K / 2, N]`
+    bytes of two int4 nibbles), `part <scales>` and `part <zero_points>` the
+    f32 `[K / group, N]` scales and zero points. `panels` then cuts that
+    tensor.
+
+    ```mlir
+    %q = kiln.param "fc.weight" transposed
+        quant <bits = 4, group = 32, symmetric = true> part <values>
+        : tensor<32x64xi8>
+    ```
   }];
   let arguments = (ins StrAttr:$name, UnitAttr:$transposed,
-                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$panels);
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$panels,
+                       OptionalAttr<Kiln_QuantAttr>:$quant,
+                       OptionalAttr<Kiln_QuantPartAttr>:$part);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $name (`transposed` $transposed^)? (`panels` $panels^)? attr-dict `:`
-    type($result)
+    $name (`transposed` $transposed^)? (`panels` $panels^)?
+    (`quant` $quant^)? (`part` $part^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
+  let summary = "A weight-only quantized [K, N] weight, as f32";
+  let description = [{
+    The f32 weight `[K, N]` that `values`, `scales` and (for an asymmetric
+    scheme) `zero_points` encode under `quant` (see `#kiln.quant`): element
+    `(k, n)` is `(v(k, n) - z) * s` with `s = scales[k / group, n]` and `z`
+    the zero point (`zero_points[k / group, n]`, 8 for symmetric int4, 0 for
+    symmetric int8). kiln-quantize puts it between quantized params and the
+    projection that reads the weight; the lowering of `kiln.linear` and
+    `kiln.ffn` dequantizes inside the matmul, so the f32 matrix is never
+    stored.
+
+    ```mlir
+    %w = kiln.dequantize %q scales %s quant <bits = 4, group = 32,
+        symmetric = true>
+        : (tensor<32x64xi8>, tensor<2x64xf32>) -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins TensorOf<[I8]>:$values, TensorOf<[F32]>:$scales,
+                       Optional<TensorOf<[F32]>>:$zero_points,
+                       Kiln_QuantAttr:$quant);
+  let results = (outs TensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $values `scales` $scales (`zero_points` $zero_points^)? `quant` $quant
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -50,7 +50,10 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     checkpoint's tensor, `name` the tensor in the weights file (`source`,
     with `:T` for a transposed read and `:P<n>` for one cut into panels;
     `panels` is 0 for none). The same param read with two
-    different types is an error.
+    different types is an error. A param of a quantized weight
+    (kiln-quantize) adds `quant` (its `#kiln.quant` scheme) and `part`
+    (`values`, `scales` or `zero_points`) to its entry, and
+    `:Q<bits>g<group><s|a>:<part>` to its name.
 
     ```mlir
     %w = kiln.param "fc.weight" : tensor<8x4xf32>
@@ -68,6 +71,53 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def KilnQuantize : Pass<"kiln-quantize", "func::FuncOp"> {
+  let summary = "Weight-only int8/int4 quantization of projection weights";
+  let description = [{
+    Reads the f32 weights of `kiln.linear` and `kiln.ffn` ops with
+    `layout <in_out>` (run kiln-pretranspose-weights first) in quantized
+    form: each weight `kiln.param` becomes params of its quantized `values`,
+    `scales` and (asymmetric) `zero_points` (see `#kiln.quant`), combined by
+    a `kiln.dequantize` that the projection reads. kiln-compile computes the
+    quantized tensors from the checkpoint when it writes the weights file
+    (round to nearest, no calibration data); the projection's lowering
+    dequantizes inside its matmul tiles.
+
+    `weights=int8` quantizes per output channel unless `group` is set;
+    `weights=int4` uses groups of `group` input features (128 by default),
+    two values per byte. A group that does not divide a weight's input
+    features is an error. Weights whose name matches one of the `skip` glob
+    patterns keep f32.
+
+    ```mlir
+    %w = kiln.param "fc.weight" transposed : tensor<64x32xf32>
+    %y = kiln.linear %x, %w layout <in_out> : ...
+    // becomes, with weights=int4 group=32:
+    %q = kiln.param "fc.weight" transposed
+        quant <bits = 4, group = 32, symmetric = true> part <values>
+        : tensor<32x32xi8>
+    %s = kiln.param "fc.weight" transposed
+        quant <bits = 4, group = 32, symmetric = true> part <scales>
+        : tensor<2x32xf32>
+    %d = kiln.dequantize %q scales %s quant <bits = 4, group = 32,
+        symmetric = true> : (tensor<32x32xi8>, tensor<2x32xf32>)
+        -> tensor<64x32xf32>
+    %y = kiln.linear %x, %d layout <in_out> : ...
+    ```
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", /*default=*/"\"int8\"",
+           "Weight format: int8 or int4">,
+    Option<"group", "group", "int64_t", /*default=*/"0",
+           "Input features per scale (0: per output channel for int8, 128 "
+           "for int4)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric (no zero points) or asymmetric quantization">,
+    ListOption<"skip", "skip", "std::string",
+               "Glob patterns of weight names to keep in f32">,
   ];
 }
 
