@@ -83,6 +83,7 @@ def main():
     parser.add_argument("--workdir")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="kiln-bench-quantize-")
+    os.makedirs(workdir, exist_ok=True)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     weight = (rng.standard_normal((N, K)) * 0.02).astype(np.float32)
@@ -111,8 +112,10 @@ def main():
     with torch.no_grad():
         linear.weight.copy_(torch.from_numpy(weight))
     linear.eval()
-    dynamic = torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear},
-                                                     dtype=torch.qint8)
+    # quantize_dynamic swaps child modules only: wrap the Linear.
+    dynamic = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(linear),
+                                                     {torch.nn.Linear}, dtype=torch.qint8)
+    assert "Quantized" in type(dynamic[0]).__name__ or "quantized" in str(type(dynamic[0]))
     print(f"threads {args.threads}, median of {args.iterations} after {args.warmup} warmup")
     for m in (1024, 1):
         x = rng.standard_normal((m, K)).astype(np.float32)
