@@ -35,9 +35,10 @@ tools = [
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir, config.llvm_tools_dir])
 
 # GPU features: present only where ptxas / a CUDA driver are.
-if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+ptxas = ("/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas")
+         else shutil.which("ptxas"))
+if ptxas:
     config.available_features.add("ptxas")
-    config.substitutions.append(
-        ("%ptxas", shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"))
+    config.substitutions.append(("%ptxas", ptxas))
 if config.enable_cuda_runtime_tests and os.path.exists("/dev/nvidia0"):
     config.available_features.add("cuda-gpu")

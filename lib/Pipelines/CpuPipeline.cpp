@@ -163,4 +163,19 @@ void mlir::kiln::registerKilnPipelines() {
       "kiln-cpu-to-llvm-stage",
       "Stage 3 of kiln-cpu-pipeline: loops and the LLVM dialect",
       buildCpuToLLVMStage);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "kiln-gpu-pipeline",
+      "Compile a kiln module for an NVIDIA GPU: one kernel per linalg op, "
+      "PTX/fatbin embedded in the host LLVM dialect module (what "
+      "kiln-compile --target=cuda runs)",
+      buildGpuPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "kiln-gpu-lowering-stage",
+      "Stage 1 of kiln-gpu-pipeline: kiln to linalg, weights bound",
+      buildGpuLoweringStage);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "kiln-gpu-to-llvm-stage",
+      "Stage 3 of kiln-gpu-pipeline (stage 2 is "
+      "kiln-cpu-bufferization-stage): kernels, NVVM, binaries, host LLVM",
+      buildGpuToLLVMStage);
 }

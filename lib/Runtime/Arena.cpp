@@ -25,7 +25,7 @@ Arena::~Arena() { releaseAll(); }
 
 void Arena::releaseAll() {
   for (Chunk &chunk : chunks)
-    std::free(chunk.data);
+    memory.release(chunk.data);
   chunks.clear();
   current = 0;
   offset = 0;
@@ -55,7 +55,7 @@ bool Arena::addChunk(uint64_t minSize) {
     size = kMinChunkSize;
   if (!alignUp(size, size) || size > SIZE_MAX)
     return false;
-  void *data = std::aligned_alloc(kAlignment, static_cast<size_t>(size));
+  void *data = memory.allocate(size);
   if (!data)
     return false;
   ++systemAllocations;
@@ -100,6 +100,12 @@ void Arena::consolidate() {
   addChunk(total);
   usedTotal = 0;
 }
+
+void *Arena::hostAllocate(uint64_t nbytes) {
+  return std::aligned_alloc(kAlignment, static_cast<size_t>(nbytes));
+}
+
+void Arena::hostRelease(void *data) { std::free(data); }
 
 void *Arena::allocateThunk(void *arena, uint64_t nbytes) {
   return static_cast<Arena *>(arena)->allocate(nbytes);

@@ -23,7 +23,16 @@ public:
   /// Every pointer the arena returns is aligned to this many bytes.
   static constexpr uint64_t kAlignment = 64;
 
+  /// Where an arena's chunks come from: the host heap by default, device
+  /// memory for a CUDA context. `allocate` returns null when out of memory;
+  /// returned memory must be 64-byte aligned.
+  struct SystemMemory {
+    void *(*allocate)(uint64_t nbytes);
+    void (*release)(void *data);
+  };
+
   Arena() = default;
+  explicit Arena(SystemMemory memory) : memory(memory) {}
   ~Arena();
   Arena(const Arena &) = delete;
   Arena &operator=(const Arena &) = delete;
@@ -60,6 +69,10 @@ private:
   bool addChunk(uint64_t minSize);
   void releaseAll();
 
+  static void *hostAllocate(uint64_t nbytes);
+  static void hostRelease(void *data);
+
+  SystemMemory memory = {&hostAllocate, &hostRelease};
   std::vector<Chunk> chunks;
   /// Index into `chunks` of the chunk being bumped.
   size_t current = 0;

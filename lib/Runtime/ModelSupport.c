@@ -9,6 +9,12 @@
  * shape differs from the buffer's) unwind to kiln_support_invoke with
  * longjmp: generated frames hold no resources that need cleanup.
  *
+ * Built twice: as is for CPU models, and with KILN_SUPPORT_CUDA for models
+ * compiled with --target=cuda, where every buffer is device memory: blocks
+ * come from the call's device arena without a header (the host cannot
+ * write into them), frees are no-ops, and outputs are copied on the device
+ * with mgpuMemcpy, which libkiln_runtime implements.
+ *
  *===----------------------------------------------------------------------===*/
 
 #include "Strides.h"
@@ -60,6 +66,26 @@ kiln_support_fail(const char *format, ...) {
   longjmp(state->unwind, 1);
 }
 
+#ifdef KILN_SUPPORT_CUDA
+/* From libkiln_runtime (the MLIR CUDA runtime-wrapper ABI). */
+extern void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
+
+KILN_SUPPORT_EXPORT void *_mlir_memref_to_llvm_alloc(uint64_t nbytes) {
+  CallState *state = current;
+  if (!state || !state->call->alloc)
+    kiln_support_fail("device memory requested outside of a call");
+  void *block = state->call->alloc(state->call->arena, nbytes);
+  if (!block)
+    kiln_support_fail("out of device memory allocating %llu bytes",
+                      (unsigned long long)nbytes);
+  return block;
+}
+
+/* Device blocks go back when the context's arena is reset. */
+KILN_SUPPORT_EXPORT void _mlir_memref_to_llvm_free(void *pointer) {
+  (void)pointer;
+}
+#else
 KILN_SUPPORT_EXPORT void *_mlir_memref_to_llvm_alloc(uint64_t nbytes) {
   CallState *state = current;
   unsigned char *block;
@@ -89,6 +115,7 @@ KILN_SUPPORT_EXPORT void _mlir_memref_to_llvm_free(void *pointer) {
     free(block);
   /* Arena blocks are released when the context's arena is reset. */
 }
+#endif
 
 /** Copies a result the generated code computed (a dense row-major memref,
  *  as the entry's identity-layout boundary guarantees) into the caller's
@@ -115,7 +142,12 @@ kiln_support_copy_output(int32_t index, void *allocated, const void *aligned,
   const unsigned char *source =
       (const unsigned char *)aligned + offset * elementBytes;
   if (count > 0 && source != out->data)
+#ifdef KILN_SUPPORT_CUDA
+    mgpuMemcpy(out->data, (void *)source, (size_t)(count * elementBytes),
+               NULL);
+#else
     memcpy(out->data, source, (size_t)(count * elementBytes));
+#endif
   _mlir_memref_to_llvm_free(allocated);
 }
 
@@ -137,6 +169,15 @@ typedef struct RankedMemRefHeader {
 
 KILN_SUPPORT_EXPORT void memrefCopy(int64_t elementBytes, UnrankedMemRef *src,
                                     UnrankedMemRef *dst) {
+#ifdef KILN_SUPPORT_CUDA
+  /* kiln-gpu-map-to-kernels turns copies into kernels; a host copy of
+   * device memory cannot happen. */
+  (void)elementBytes;
+  (void)src;
+  (void)dst;
+  kiln_support_fail("internal error: strided copy on the host in a cuda "
+                    "model");
+#else
   const RankedMemRefHeader *from = (const RankedMemRefHeader *)src->descriptor;
   const RankedMemRefHeader *to = (const RankedMemRefHeader *)dst->descriptor;
   int64_t rank = src->rank;
@@ -144,6 +185,7 @@ KILN_SUPPORT_EXPORT void memrefCopy(int64_t elementBytes, UnrankedMemRef *src,
       to->aligned + to->offset * elementBytes, to->sizesAndStrides + rank,
       from->aligned + from->offset * elementBytes, from->sizesAndStrides + rank,
       from->sizesAndStrides, rank, elementBytes);
+#endif
 }
 
 /** Fails unless input `index` is dense row-major: the entry's boundary

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Arena.h"
+#include "Cuda.h"
 #include "Internal.h"
 #include "Signature.h"
 #include "Strides.h"
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cstring>
 #include <dlfcn.h>
+#include <memory>
 #include <new>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +32,8 @@ struct kiln_model {
   void *handle = nullptr;
   const kiln_abi_model_desc *desc = nullptr;
   WeightsFile weights;
+  /// A cuda model's weights, uploaded once at open (the data section).
+  void *deviceWeights = nullptr;
   /// Sizes of the per-context tables, the maximum over all entries.
   size_t maxTensors = 0;
   size_t maxDims = 0;
@@ -37,7 +41,12 @@ struct kiln_model {
   /// a model before its contexts does not unmap memory they still use.
   std::atomic<int> refs{1};
 
+  bool onCuda() const {
+    return desc && desc->device == KILN_ABI_DEVICE_CUDA;
+  }
+
   ~kiln_model() {
+    cuda::release(deviceWeights);
     if (handle)
       ::dlclose(handle);
   }
@@ -54,6 +63,9 @@ struct kiln_context {
   kiln_model *model = nullptr;
   int32_t numThreads = 1;
   Arena arena;
+  /// A cuda model's activations, inputs and outputs: device memory reused
+  /// by every call (the arena only allocates when a call needs more).
+  std::unique_ptr<Arena> deviceArena;
   std::vector<DimBinding> bindings;
   std::vector<kiln_abi_buffer> buffers;
   std::vector<int64_t> dims;
@@ -152,6 +164,27 @@ kiln_status loadLibrary(kiln_model &model) {
                              soPath.c_str(), desc.abi_version,
                              KILN_MODEL_ABI_VERSION,
                              desc.kiln_version ? desc.kiln_version : "?"));
+  }
+  if (desc.device != KILN_ABI_DEVICE_CPU &&
+      desc.device != KILN_ABI_DEVICE_CUDA)
+    return fail(KILN_ERROR_CORRUPT,
+                formatString("'%s' targets unknown device %d", soPath.c_str(),
+                             desc.device));
+  if (desc.device == KILN_ABI_DEVICE_CUDA) {
+    // model.so's constructors tried to load its GPU code already; the
+    // driver's state says whether that could work.
+    std::string error;
+    if (!cuda::initialize(error)) {
+      cuda::takeError();
+      return fail(KILN_ERROR_NOT_FOUND,
+                  formatString("'%s' was compiled for cuda: %s",
+                               soPath.c_str(), error.c_str()));
+    }
+    error = cuda::takeError();
+    if (!error.empty())
+      return fail(KILN_ERROR_EXECUTION,
+                  formatString("'%s': loading its GPU code failed: %s",
+                               soPath.c_str(), error.c_str()));
   }
   std::string error;
   if (kiln_status status = checkModelDescriptor(desc, soPath, model.maxTensors,
@@ -267,8 +300,32 @@ KILN_EXPORT kiln_status kiln_model_open(const char *dir, kiln_model **model) {
     delete result;
     return fail(status, std::move(error));
   }
+  if (result->onCuda()) {
+    uint64_t bytes = result->weights.dataSize();
+    result->deviceWeights = cuda::allocate(bytes ? bytes : 1);
+    if (!result->deviceWeights) {
+      delete result;
+      return fail(KILN_ERROR_OUT_OF_MEMORY,
+                  formatString("no device memory for the %llu bytes of "
+                               "weights of '%s'",
+                               static_cast<unsigned long long>(bytes), dir));
+    }
+    if (!cuda::copyToDevice(result->deviceWeights, result->weights.data(),
+                            bytes, error)) {
+      delete result;
+      return fail(KILN_ERROR_EXECUTION,
+                  formatString("uploading the weights of '%s': %s", dir,
+                               error.c_str()));
+    }
+  }
   *model = result;
   return KILN_OK;
+}
+
+KILN_EXPORT const char *kiln_model_device(const kiln_model *model) {
+  if (!model)
+    return nullptr;
+  return model->onCuda() ? "cuda" : "cpu";
 }
 
 KILN_EXPORT void kiln_model_close(kiln_model *model) { release(model); }
@@ -384,6 +441,9 @@ KILN_EXPORT kiln_status kiln_context_create(kiln_model *model,
   result->dims.resize(model->maxDims);
   result->bindings.reserve(model->maxDims);
   result->stagedOutputs.reserve(model->maxTensors);
+  if (model->onCuda())
+    result->deviceArena = std::make_unique<Arena>(
+        Arena::SystemMemory{&cuda::allocate, &cuda::release});
   model->refs.fetch_add(1, std::memory_order_relaxed);
   *context = result;
   return KILN_OK;
@@ -400,6 +460,130 @@ KILN_EXPORT void kiln_context_destroy(kiln_context *context) {
 KILN_EXPORT kiln_model *kiln_context_model(const kiln_context *context) {
   return context ? context->model : nullptr;
 }
+
+namespace {
+/// kiln_context_run for a cuda model, after validation: inputs go to the
+/// device arena (through host scratch when strided), the entry runs, and
+/// outputs come back.
+kiln_status runOnCuda(kiln_context *context, const kiln_abi_entry_desc &desc,
+                      const kiln_tensor *inputs, int32_t numInputs,
+                      const kiln_tensor *outputs, int32_t numOutputs) {
+  const kiln_model *model = context->model;
+  Arena &device = *context->deviceArena;
+  context->arena.reset();
+  device.reset();
+  kiln_abi_buffer *buffers = context->buffers.data();
+  int64_t *strideSlot = context->dims.data();
+  std::string error;
+  // Finishes a failed call: nothing may still be running on the arena.
+  auto failCall = [&](kiln_status status, std::string message) {
+    std::string ignored;
+    cuda::synchronize(ignored);
+    device.consolidate();
+    context->arena.consolidate();
+    return fail(status, std::move(message));
+  };
+  auto elementCount = [](const kiln_abi_buffer &buffer) {
+    int64_t count = 1;
+    for (int32_t d = 0; d < buffer.rank; ++d)
+      count *= buffer.shape[d];
+    return static_cast<uint64_t>(count);
+  };
+  for (int32_t i = 0; i < numInputs + numOutputs; ++i) {
+    bool isInput = i < numInputs;
+    const kiln_tensor &tensor = isInput ? inputs[i] : outputs[i - numInputs];
+    kiln_abi_buffer &buffer = buffers[i];
+    makeBuffer(tensor, buffer, strideSlot);
+    const void *host = buffer.data;
+    bool dense = kilnIsDenseRowMajor(buffer.rank, buffer.shape, buffer.strides);
+    const int64_t *hostStrides = buffer.strides;
+    uint64_t bytes = elementCount(buffer) * kiln_dtype_size(tensor.dtype);
+    void *onDevice = device.allocate(bytes ? bytes : 1);
+    const char *name = isInput ? desc.inputs[i].name
+                               : desc.outputs[i - numInputs].name;
+    if (!onDevice)
+      return failCall(KILN_ERROR_OUT_OF_MEMORY,
+                   formatString("entry '%s': no device memory for '%s'",
+                                desc.name, name));
+    buffer.data = onDevice;
+    kilnSetRowMajorStrides(buffer.rank, buffer.shape, strideSlot);
+    buffer.strides = strideSlot;
+    if (isInput && bytes) {
+      if (!dense) {
+        void *staged = context->arena.allocate(bytes);
+        if (!staged)
+          return failCall(KILN_ERROR_OUT_OF_MEMORY,
+                       formatString("entry '%s': no memory to stage strided "
+                                    "input '%s'",
+                                    desc.name, name));
+        kilnCopyStrided(staged, buffer.strides, host, hostStrides,
+                        buffer.shape, buffer.rank,
+                        kiln_dtype_size(tensor.dtype));
+        host = staged;
+      }
+      if (!cuda::copyToDevice(onDevice, host, bytes, error))
+        return failCall(KILN_ERROR_EXECUTION,
+                     formatString("entry '%s': input '%s': %s", desc.name,
+                                  name, error.c_str()));
+    }
+    strideSlot += tensor.rank;
+  }
+
+  context->error[0] = '\0';
+  kiln_abi_call call;
+  call.weights_data = model->deviceWeights;
+  call.inputs = buffers;
+  call.outputs = buffers + numInputs;
+  call.num_threads = context->numThreads;
+  call.alloc = &Arena::allocateThunk;
+  call.arena = &device;
+  call.error = context->error;
+  call.error_capacity = sizeof(context->error);
+  cuda::takeError();
+  int32_t rc = desc.fn(&call);
+  bool synced = cuda::synchronize(error);
+  if (rc != 0) {
+    context->error[sizeof(context->error) - 1] = '\0';
+    return failCall(KILN_ERROR_EXECUTION,
+                 formatString("entry '%s' failed (code %d): %s", desc.name, rc,
+                              context->error[0] ? context->error
+                                                : "no message"));
+  }
+  if (!synced)
+    return failCall(KILN_ERROR_EXECUTION,
+                 formatString("entry '%s' failed on the GPU: %s", desc.name,
+                              error.c_str()));
+  for (int32_t o = 0; o < numOutputs; ++o) {
+    const kiln_abi_buffer &result = buffers[numInputs + o];
+    const kiln_tensor &tensor = outputs[o];
+    uint64_t bytes = elementCount(result) * kiln_dtype_size(tensor.dtype);
+    kiln_abi_buffer caller;
+    auto *callerStrides = static_cast<int64_t *>(
+        context->arena.allocate(sizeof(int64_t) * (tensor.rank + 1)));
+    if (!callerStrides)
+      return failCall(KILN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    makeBuffer(tensor, caller, callerStrides);
+    bool dense = kilnIsDenseRowMajor(caller.rank, caller.shape, caller.strides);
+    void *target = dense ? caller.data : context->arena.allocate(bytes);
+    if (!target)
+      return failCall(KILN_ERROR_OUT_OF_MEMORY,
+                   formatString("entry '%s': no memory to stage strided "
+                                "output '%s'",
+                                desc.name, desc.outputs[o].name));
+    if (!cuda::copyToHost(target, result.data, bytes, error))
+      return failCall(KILN_ERROR_EXECUTION,
+                   formatString("entry '%s': output '%s': %s", desc.name,
+                                desc.outputs[o].name, error.c_str()));
+    if (!dense)
+      kilnCopyStrided(caller.data, caller.strides, target, result.strides,
+                      result.shape, result.rank,
+                      kiln_dtype_size(tensor.dtype));
+  }
+  device.consolidate();
+  context->arena.consolidate();
+  return KILN_OK;
+}
+} // namespace
 
 KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
                                          const kiln_tensor *inputs,
@@ -423,6 +607,9 @@ KILN_EXPORT kiln_status kiln_context_run(kiln_context *context, int32_t entry,
           checkOutputs(desc, context->bindings, outputs, numOutputs,
                        context->dims.data(), error))
     return fail(status, std::move(error));
+
+  if (model->onCuda())
+    return runOnCuda(context, desc, inputs, numInputs, outputs, numOutputs);
 
   // Compiled code takes dense row-major buffers: strided tensors are staged
   // through the arena (inputs copied in, outputs copied back after the run).

@@ -102,6 +102,27 @@ cl::list<std::string> quantizeSkip(
     cl::desc("Weight name globs kept in f32 with --quantize (default: "
              "*embed*,*lm_head*,*wte*)"),
     cl::CommaSeparated, cl::value_desc("glob,..."), cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("Where the model runs: cpu (default) or "
+                                     "cuda (NVIDIA GPUs, through NVPTX)"),
+                            cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> cudaArch("cuda-arch",
+                              cl::desc("With --target=cuda: the GPU "
+                                       "architecture, sm_80 (default) or "
+                                       "sm_90"),
+                              cl::init("sm_80"), cl::cat(category));
+cl::opt<std::string>
+    ptxas("ptxas",
+          cl::desc("With --target=cuda: the ptxas to build cubins with (its "
+                   "folder must hold fatbinary too); default: "
+                   "/usr/local/cuda/bin, then PATH. Without one, model.so "
+                   "embeds PTX only, which the driver compiles at load"),
+          cl::cat(category));
+cl::opt<std::string>
+    libdevice("libdevice",
+              cl::desc("With --target=cuda: libdevice.10.bc for math "
+                       "functions; default: the CUDA toolkit's"),
+              cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -167,12 +188,13 @@ llvm::Error writeText(StringRef path, StringRef text) {
   return llvm::Error::success();
 }
 
-/// The directory holding libkiln_model_support.a: <bindir>/../lib.
-std::string findSupportLibrary(const char *argv0) {
+/// `name` in the directory holding libkiln_model_support.a: <bindir>/../lib.
+std::string findSupportLibrary(const char *argv0,
+                               StringRef name = "libkiln_model_support.a") {
   std::string exe = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&findSupportLibrary));
   SmallString<256> path(llvm::sys::path::parent_path(exe));
-  llvm::sys::path::append(path, "..", "lib", "libkiln_model_support.a");
+  llvm::sys::path::append(path, "..", "lib", name);
   return std::string(path);
 }
 
@@ -417,9 +439,13 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
   return llvm::Error::success();
 }
 
-/// Links `object` into `library` with the system C compiler driver.
+/// Links `object` into `library` with the system C compiler driver. A cuda
+/// model also links libkiln_runtime.so (`runtimeLibrary`), which implements
+/// the mgpu* functions its kernel launches call; at run time the loader
+/// reuses the runtime that opens the model.
 llvm::Error linkSharedLibrary(StringRef object, StringRef library,
-                              StringRef supportLibrary) {
+                              StringRef supportLibrary,
+                              StringRef runtimeLibrary = "") {
   std::string driver = linker;
   if (driver.empty()) {
     for (StringRef candidate : {"clang-22", "clang", "cc"}) {
@@ -446,8 +472,16 @@ llvm::Error linkSharedLibrary(StringRef object, StringRef library,
   // it without LD_LIBRARY_PATH.
   std::string ompDir = "/usr/lib/llvm-22/lib";
   std::string ompSearch = "-L" + ompDir, ompRpath = "-Wl,-rpath," + ompDir;
-  if (!singleThreaded)
+  std::string runtimeSearch =
+      "-L" + llvm::sys::path::parent_path(runtimeLibrary).str();
+  if (!runtimeLibrary.empty()) {
+    if (!llvm::sys::fs::exists(runtimeLibrary))
+      return llvm::createStringError("runtime library not found at " +
+                                     runtimeLibrary.str());
+    args.append({runtimeSearch, "-lkiln_runtime"});
+  } else if (!singleThreaded) {
     args.append({ompSearch, ompRpath, "-lomp"});
+  }
   args.append({"-Wl,-z,defs", "-Wl,--gc-sections", "-Wl,-O1"});
   std::string errorMessage;
   int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
@@ -479,6 +513,23 @@ int main(int argc, char **argv) {
   if (removePadding && noRemovePadding)
     return fail("--remove-padding and --no-remove-padding contradict each "
                 "other");
+  bool cuda = target == "cuda";
+  if (target != "cpu" && !cuda)
+    return fail("--target must be cpu or cuda, got '" + target + "'");
+  if (cuda && cudaArch != "sm_80" && cudaArch != "sm_90")
+    return fail("--cuda-arch must be sm_80 or sm_90, got '" + cudaArch + "'");
+  if (cuda && !quantize.empty())
+    return fail("--quantize is not supported with --target=cuda yet");
+  if (cuda && removePadding)
+    return fail("--remove-padding is not supported with --target=cuda yet "
+                "(packing reads the attention mask on the host)");
+  if (!cuda && (cudaArch.getNumOccurrences() || ptxas.getNumOccurrences() ||
+                libdevice.getNumOccurrences()))
+    return fail("--cuda-arch, --ptxas and --libdevice need --target=cuda");
+  if (!ptxas.empty() && !llvm::sys::fs::can_execute(ptxas))
+    return fail("--ptxas: '" + ptxas + "' is not an executable");
+  if (!libdevice.empty() && !llvm::sys::fs::exists(libdevice))
+    return fail("--libdevice: '" + libdevice + "' does not exist");
   if (emit.empty() && outputDir.empty())
     return fail("no output directory: give -o DIR (or --emit=STAGE to print "
                 "IR)");
@@ -580,6 +631,19 @@ int main(int argc, char **argv) {
   } else if (!quantizeSkip.empty()) {
     return fail("--quantize-skip needs --quantize");
   }
+  GpuPipelineOptions gpuOptions;
+  gpuOptions.cudaArch = cudaArch;
+  gpuOptions.ptxas = ptxas;
+  gpuOptions.libdevice = libdevice;
+  ModelTarget modelTarget;
+  if (cuda) {
+    modelTarget.device = "cuda";
+    modelTarget.arch = cudaArch;
+    modelTarget.binary =
+        findCudaToolkitBin(gpuOptions).empty() ? "isa" : "fatbin";
+  } else {
+    modelTarget.arch = cpu;
+  }
   auto runStage = [&](StringRef name,
                       function_ref<void(OpPassManager &)> build) {
     progress.begin(name);
@@ -596,7 +660,10 @@ int main(int argc, char **argv) {
   };
 
   if (failed(runStage("lower kiln to linalg", [&](OpPassManager &pm) {
-        buildCpuLoweringStage(pm, options);
+        if (cuda)
+          buildGpuLoweringStage(pm, gpuOptions);
+        else
+          buildCpuLoweringStage(pm, options);
       })))
     return 1;
   if (emit == "linalg") {
@@ -614,9 +681,15 @@ int main(int argc, char **argv) {
                       [&](OpPassManager &pm) {
                         buildCpuBufferizationStage(pm, options);
                       })) ||
-      failed(runStage("lower to LLVM dialect", [&](OpPassManager &pm) {
-        buildCpuToLLVMStage(pm, options);
-      })))
+      failed(runStage(cuda ? "map to GPU kernels, emit " + cudaArch + " " +
+                                 modelTarget.binary + ", lower host to LLVM"
+                           : "lower to LLVM dialect",
+                      [&](OpPassManager &pm) {
+                        if (cuda)
+                          buildGpuToLLVMStage(pm, gpuOptions);
+                        else
+                          buildCpuToLLVMStage(pm, options);
+                      })))
     return 1;
   if (emit == "llvm") {
     module->print(llvm::outs());
@@ -674,7 +747,9 @@ int main(int argc, char **argv) {
     return fail("translation to LLVM IR failed");
   }
   if (llvm::Error error =
-          emitModelInterface(*llvmModule, *entries, *plan, weightsInfo))
+          emitModelInterface(*llvmModule, *entries, *plan, weightsInfo,
+                             cuda ? KILN_ABI_DEVICE_CUDA
+                                  : KILN_ABI_DEVICE_CPU))
     return fail(std::move(error));
   progress.end();
 
@@ -688,8 +763,11 @@ int main(int argc, char **argv) {
   progress.end();
 
   progress.begin("link model.so");
-  if (llvm::Error error = linkSharedLibrary(object, outPath("model.so"),
-                                            findSupportLibrary(argv[0]))) {
+  if (llvm::Error error = linkSharedLibrary(
+          object, outPath("model.so"),
+          findSupportLibrary(argv[0], cuda ? "libkiln_model_support_cuda.a"
+                                           : "libkiln_model_support.a"),
+          cuda ? findSupportLibrary(argv[0], "libkiln_runtime.so") : "")) {
     progress.fail();
     return fail(std::move(error));
   }
@@ -701,7 +779,7 @@ int main(int argc, char **argv) {
   if (llvm::Error error =
           writeText(outPath("model.json"),
                     renderManifest(*entries, *plan, weightsInfo, flags,
-                                   modelSource)))
+                                   modelSource, modelTarget)))
     return fail(std::move(error));
   if (!quiet)
     llvm::errs() << llvm::format("[kiln-compile] wrote %s in %.2f s\n",

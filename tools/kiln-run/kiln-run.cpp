@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +52,8 @@ const char kUsage[] =
     "  --warmup N             untimed runs before the timed ones (default 0)\n"
     "  --iterations N         timed runs; prints min/median/mean latency\n"
     "  --threads N            threads per run (default 0: all cores)\n"
+    "  --device cpu|cuda      where the model runs; must match its\n"
+    "                         kiln-compile --target (default cpu)\n"
     "  --generate N           generate N > 0 tokens (needs --prompt-ids)\n"
     "  --prompt-ids IDS       the prompt's token ids, comma-separated\n"
     "  --capacity C           KV-cache positions (default: prompt + N)\n"
@@ -69,6 +73,7 @@ struct Options {
   int64_t warmup = 0;
   int64_t iterations = 0;
   int64_t threads = 0;
+  std::string device = "cpu";
   /// Tokens to generate; 0 when not generating.
   int64_t generate = 0;
   std::vector<int64_t> promptIds;
@@ -158,7 +163,8 @@ int parseArgs(int argc, char **argv, Options &options) {
     static const char *const kValued[] = {
         "--entry",   "--input",      "--dim",        "--int-range",
         "--seed",    "--output-dir", "--warmup",     "--iterations",
-        "--threads", "--generate",   "--prompt-ids", "--capacity"};
+        "--threads", "--generate",   "--prompt-ids", "--capacity",
+        "--device"};
     if (std::find_if(std::begin(kValued), std::end(kValued),
                      [&](const char *known) { return flag == known; }) ==
         std::end(kValued))
@@ -190,6 +196,10 @@ int parseArgs(int argc, char **argv, Options &options) {
           options.intLow >= options.intHigh)
         return error("--int-range wants LO,HI with LO < HI, got '" + value +
                      "'");
+    } else if (flag == "--device") {
+      if (value != "cpu" && value != "cuda")
+        return error("--device wants cpu or cuda, got '" + value + "'");
+      options.device = value;
     } else if (flag == "--output-dir") {
       options.outputDir = value;
     } else if (flag == "--generate") {
@@ -660,10 +670,41 @@ std::string fileNameFor(const char *outputName) {
   return name + ".npy";
 }
 
+/// The device model.json records ("cpu" when it says nothing, as models
+/// from before --target did), or "" when there is no readable model.json.
+std::string manifestDevice(const std::string &modelDir) {
+  std::ifstream in(modelDir + "/model.json");
+  if (!in)
+    return "";
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  return text.find("\"device\": \"cuda\"") != std::string::npos ? "cuda"
+                                                                  : "cpu";
+}
+
+int deviceMismatch(const Options &options, const std::string &compiledFor) {
+  if (compiledFor == "cuda")
+    return error("model '" + options.modelDir +
+                 "' was compiled for cuda (kiln-compile --target=cuda); run "
+                 "it with --device=cuda");
+  return error("model '" + options.modelDir +
+               "' was compiled for the cpu; --device=" + options.device +
+               " needs a model compiled with kiln-compile --target=" +
+               options.device);
+}
+
 int runTool(const Options &options) {
+  // Checked before opening: opening a cuda model needs the GPU driver.
+  std::string compiledFor = manifestDevice(options.modelDir);
+  if (!compiledFor.empty() && compiledFor != options.device)
+    return deviceMismatch(options, compiledFor);
   kiln_model *model = nullptr;
   if (kiln_model_open(options.modelDir.c_str(), &model) != KILN_OK)
     return runtimeError("cannot open model");
+  if (std::string opened = kiln_model_device(model); opened != options.device) {
+    kiln_model_close(model);
+    return deviceMismatch(options, opened);
+  }
   struct ModelCloser {
     kiln_model *model;
     ~ModelCloser() { kiln_model_close(model); }

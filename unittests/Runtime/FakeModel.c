@@ -123,6 +123,11 @@ static kiln_abi_model_desc modelDesc = {
     kWeights,
     sizeof(kEntries) / sizeof(kEntries[0]),
     kEntries,
+#ifdef FAKE_DEVICE
+    FAKE_DEVICE,
+#else
+    KILN_ABI_DEVICE_CPU,
+#endif
 };
 
 /* kiln-compile will emit these as constants; C cannot hash at compile

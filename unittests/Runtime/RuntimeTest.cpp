@@ -13,7 +13,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
 using namespace kiln::testing;
@@ -411,8 +413,40 @@ TEST(ModelOpenTest, AbiVersionMismatch) {
   ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_ABI2_PATH));
   EXPECT_EQ(openStatus(dir), KILN_ERROR_VERSION_MISMATCH);
   EXPECT_THAT(kiln_last_error(),
-              HasSubstr("uses model ABI version 2 but this runtime implements "
-                        "version 1"));
+              HasSubstr("uses model ABI version 1 but this runtime implements "
+                        "version 2"));
+}
+
+// A model compiled for cuda needs the driver, which the runtime dlopens on
+// first use; without it, opening fails with a message naming the library.
+// KILN_CUDA_DRIVER points at a library that does not exist, so the test
+// holds on GPU machines too (the outcome of the first attempt is kept for
+// the process, and no other test here touches CUDA).
+TEST(ModelOpenTest, CudaModelWithoutDriver) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_CUDA_PATH));
+  std::string driver = dir.file("no-such-libcuda.so.1");
+  ASSERT_EQ(::setenv("KILN_CUDA_DRIVER", driver.c_str(), 1), 0);
+  EXPECT_EQ(openStatus(dir), KILN_ERROR_NOT_FOUND);
+  EXPECT_THAT(kiln_last_error(),
+              HasSubstr("was compiled for cuda: cannot load the CUDA driver "
+                        "library '" +
+                        driver + "'"));
+  EXPECT_THAT(kiln_last_error(),
+              HasSubstr("needs an NVIDIA GPU and its driver"));
+  // The failure is remembered, not retried with another outcome.
+  EXPECT_EQ(openStatus(dir), KILN_ERROR_NOT_FOUND);
+  ::unsetenv("KILN_CUDA_DRIVER");
+}
+
+TEST(ModelOpenTest, CpuModelDevice) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_PATH));
+  kiln_model *model = nullptr;
+  ASSERT_EQ(kiln_model_open(dir.path().c_str(), &model), KILN_OK);
+  EXPECT_STREQ(kiln_model_device(model), "cpu");
+  EXPECT_EQ(kiln_model_device(nullptr), nullptr);
+  kiln_model_close(model);
 }
 
 TEST(ModelOpenTest, MissingWeightsFile) {

@@ -179,4 +179,45 @@ def KilnGpuMatmulToMma : Pass<"kiln-gpu-matmul-to-mma", "ModuleOp"> {
   ];
 }
 
+def KilnGpuMapToKernels : Pass<"kiln-gpu-map-to-kernels", "func::FuncOp"> {
+  let summary = "Map every linalg op on buffers to a GPU kernel (generic)";
+  let description = [{
+    The generic half of `kiln-gpu-pipeline`: after bufferization, every
+    memory-touching op of a host function must run on the device, because
+    every buffer the entry sees is a device pointer. This pass
+
+    - rewrites `memref.copy` as `linalg.copy`, so that copies run as kernels;
+    - lowers each linalg op to an `scf.parallel` over its parallel
+      dimensions (reductions stay sequential `scf.for` loops inside), and
+      wraps an op without parallel dimensions in a one-iteration loop;
+    - collapses each such loop to one dimension, tiles it by `block-size`
+      and marks the tile loop for blocks and the point loop for threads
+      (x), ready for `convert-parallel-loops-to-gpu`. A thread computes
+      one output element; nothing is shared or staged: correct and
+      general, not fast.
+
+    `memref.get_global` values used inside a loop are rematerialized in it
+    (kernel outlining then copies the global into the GPU module). A scalar
+    the host reads (a `memref.load` outside any loop, e.g. a KV-cache
+    position) is fetched by a one-thread kernel and a `gpu.memcpy` to a
+    host stack slot. Other memory accesses left on the host (stores, vector
+    transfers) are errors: the host cannot dereference device memory.
+
+    Tensor-core passes run before this one; linalg ops they already turned
+    into `gpu.launch` or kernels are left alone.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of every generic kernel">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD

@@ -11,6 +11,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <string>
+
 namespace mlir {
 namespace kiln {
 
@@ -75,7 +77,58 @@ void buildCpuToLLVMStage(OpPassManager &pm, const CpuPipelineOptions &options);
 /// All three stages: a kiln module in, an LLVM dialect module out.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
-/// Registers `kiln-cpu-pipeline` (and its stages) with the pass registry.
+/// Options of `kiln-gpu-pipeline`.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> cudaArch{
+      *this, "cuda-arch",
+      llvm::cl::desc("NVIDIA architecture the kernels are compiled for: "
+                     "sm_80 or sm_90"),
+      llvm::cl::init("sm_80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What model.so embeds: isa (PTX, JIT-compiled by the "
+                     "driver at load), fatbin (cubin + PTX; needs ptxas and "
+                     "fatbinary) or auto (fatbin when ptxas is found)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<std::string> ptxas{
+      *this, "ptxas",
+      llvm::cl::desc("ptxas to assemble with (its folder must also hold "
+                     "fatbinary); default: /usr/local/cuda/bin, then PATH"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> libdevice{
+      *this, "libdevice",
+      llvm::cl::desc("libdevice bitcode linked into every kernel module "
+                     "(math functions); default: the CUDA toolkit's"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of the generic kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> weightAlignment{
+      *this, "weight-alignment",
+      llvm::cl::desc("Byte alignment of each weight in the weights file"),
+      llvm::cl::init(64)};
+};
+
+/// GPU stage 1: kiln ops to linalg (reference attention, padding kept),
+/// weights bound to one buffer. Shares kiln-lower-to-linalg with the CPU.
+void buildGpuLoweringStage(OpPassManager &pm,
+                           const GpuPipelineOptions &options);
+
+/// GPU stage 3 (stage 2 is the CPU's bufferization): every linalg op to a
+/// kernel, kernels to NVVM and a binary, the host to the LLVM dialect.
+void buildGpuToLLVMStage(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// All GPU stages: a kiln module in, an LLVM dialect module with embedded
+/// GPU binaries out.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// The toolkit folder holding ptxas for `options`, or "" when none is found
+/// (then only PTX can be produced).
+std::string findCudaToolkitBin(const GpuPipelineOptions &options);
+
+/// Registers `kiln-cpu-pipeline`, `kiln-gpu-pipeline` and their stages
+/// with the pass registry.
 void registerKilnPipelines();
 
 } // namespace kiln

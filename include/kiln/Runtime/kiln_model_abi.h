@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /** Bumped on any incompatible change of the structures below. */
-#define KILN_MODEL_ABI_VERSION 1u
+#define KILN_MODEL_ABI_VERSION 2u
 
 /** Element types, shared with kiln_runtime.h (kiln_dtype). */
 enum {
@@ -92,6 +92,17 @@ typedef struct kiln_abi_entry_desc {
   kiln_abi_entry_fn fn;
 } kiln_abi_entry_desc;
 
+/** Where a model's code runs (kiln_abi_model_desc::device). */
+enum {
+  KILN_ABI_DEVICE_CPU = 0,
+  /** NVIDIA GPU: every pointer in kiln_abi_call (weights_data, the inputs'
+   *  and outputs' data, what `alloc` returns) is a CUDA device pointer. The
+   *  runtime uploads the weights once at load, stages inputs and outputs
+   *  around each call and implements the MLIR CUDA runtime-wrapper
+   *  functions (mgpu*) that model.so's kernel launches call. */
+  KILN_ABI_DEVICE_CUDA = 1,
+};
+
 typedef struct kiln_abi_model_desc {
   uint32_t abi_version;      /**< KILN_MODEL_ABI_VERSION */
   const char *kiln_version;  /**< version of the kiln-compile that wrote it */
@@ -104,6 +115,7 @@ typedef struct kiln_abi_model_desc {
   const kiln_abi_weight_desc *weights;
   uint32_t num_entries;
   const kiln_abi_entry_desc *entries;
+  int32_t device; /**< KILN_ABI_DEVICE_* (added in version 2) */
 } kiln_abi_model_desc;
 
 /** The one symbol model.so exports. */

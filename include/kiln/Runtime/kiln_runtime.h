@@ -77,6 +77,12 @@ const char *kiln_dtype_name(kiln_dtype dtype);
 kiln_status kiln_model_open(const char *dir, kiln_model **model);
 void kiln_model_close(kiln_model *model);
 
+/** Where the model's code runs: "cpu", or "cuda" for a model compiled with
+ *  kiln-compile --target=cuda (opening one needs an NVIDIA GPU and its
+ *  driver, libcuda.so.1, which the runtime dlopens; tensors passed to
+ *  kiln_context_run stay host memory either way). */
+const char *kiln_model_device(const kiln_model *model);
+
 int32_t kiln_model_num_entries(const kiln_model *model);
 const char *kiln_model_entry_name(const kiln_model *model, int32_t entry);
 kiln_status kiln_model_find_entry(const kiln_model *model, const char *name,

@@ -35,7 +35,7 @@ struct AbiTypes {
     entryDesc = llvm::StructType::create(ctx, {ptr, i32, ptr, i32, ptr, ptr},
                                          "kiln_abi_entry_desc");
     modelDesc = llvm::StructType::create(
-        ctx, {i32, ptr, ptr, i64, i64, i32, ptr, i32, ptr},
+        ctx, {i32, ptr, ptr, i64, i64, i32, ptr, i32, ptr, i32},
         "kiln_abi_model_desc");
   }
   llvm::PointerType *ptr;
@@ -180,7 +180,8 @@ llvm::Function *emitBody(llvm::Module &module, const AbiTypes &types,
 llvm::Error mlir::kiln::emitModelInterface(llvm::Module &module,
                                            ArrayRef<EntrySignature> entries,
                                            ArrayRef<PlannedWeight> weights,
-                                           const WeightsFileInfo &weightsFile) {
+                                           const WeightsFileInfo &weightsFile,
+                                           int32_t device) {
   llvm::LLVMContext &ctx = module.getContext();
   AbiTypes types(ctx);
   TableBuilder tables(module, types);
@@ -241,7 +242,8 @@ llvm::Error mlir::kiln::emitModelInterface(llvm::Module &module,
            tables.i32(weights.size()),
            tables.array(types.weightDesc, weightDescs, "kiln.weights"),
            tables.i32(entries.size()),
-           tables.array(types.entryDesc, entryDescs, "kiln.entries")}),
+           tables.array(types.entryDesc, entryDescs, "kiln.entries"),
+           tables.i32(device)}),
       "kiln.model");
 
   auto *describe = llvm::Function::Create(

@@ -75,7 +75,8 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
                                        ArrayRef<PlannedWeight> weights,
                                        const WeightsFileInfo &weightsFile,
                                        ArrayRef<std::string> compileFlags,
-                                       const ModelSource &source) {
+                                       const ModelSource &source,
+                                       const ModelTarget &target) {
   llvm::json::Array entryArray;
   for (const EntrySignature &entry : entries)
     entryArray.push_back(llvm::json::Object{
@@ -108,6 +109,10 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
   char hash[32];
   snprintf(hash, sizeof(hash), "%016llx",
            static_cast<unsigned long long>(weightsFile.headerHash));
+  llvm::json::Object targetObject{{"device", target.device},
+                                  {"arch", target.arch}};
+  if (!target.binary.empty())
+    targetObject["binary"] = target.binary;
   llvm::json::Object manifest{
       {"format", "kiln-model"},
       {"kiln_version", getKilnVersion()},
@@ -115,6 +120,7 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
        llvm::json::Object{{"kind", source.kind},
                           {"path", source.path},
                           {"model_type", source.modelType}}},
+      {"target", std::move(targetObject)},
       {"library", "model.so"},
       {"header", "model.h"},
       {"weights",

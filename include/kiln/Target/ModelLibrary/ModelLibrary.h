@@ -10,6 +10,7 @@
 #ifndef KILN_TARGET_MODELLIBRARY_MODELLIBRARY_H
 #define KILN_TARGET_MODELLIBRARY_MODELLIBRARY_H
 
+#include "kiln/Runtime/kiln_model_abi.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
@@ -86,10 +87,12 @@ StringRef getDTypeName(int32_t dtype);
 
 /// Adds `kiln_model_describe` and one entry wrapper per signature to the
 /// LLVM IR of the lowered module; the lowered functions become internal.
+/// `device` (KILN_ABI_DEVICE_*) says where the code runs.
 llvm::Error emitModelInterface(llvm::Module &module,
                                ArrayRef<EntrySignature> entries,
                                ArrayRef<PlannedWeight> weights,
-                               const WeightsFileInfo &weightsFile);
+                               const WeightsFileInfo &weightsFile,
+                               int32_t device = KILN_ABI_DEVICE_CPU);
 
 /// Optimizes `module` at -O`optLevel` for `cpu` ("host", "generic" or an
 /// LLVM CPU name) and writes an ELF object to `path`.
@@ -97,6 +100,16 @@ llvm::Error emitObjectFile(llvm::Module &module, StringRef path, StringRef cpu,
                            unsigned optLevel);
 
 /// What a model directory was compiled from, for the manifest.
+/// What a model was compiled for, recorded in model.json's "target".
+struct ModelTarget {
+  /// "cpu" or "cuda".
+  std::string device = "cpu";
+  /// The CPU name, or the CUDA architecture (sm_80).
+  std::string arch = "host";
+  /// For cuda: what model.so embeds, "isa" (PTX) or "fatbin".
+  std::string binary;
+};
+
 struct ModelSource {
   /// "mlir" (a kiln module) or "huggingface" (a model folder).
   std::string kind;
@@ -112,7 +125,8 @@ std::string renderManifest(ArrayRef<EntrySignature> entries,
                            ArrayRef<PlannedWeight> weights,
                            const WeightsFileInfo &weightsFile,
                            ArrayRef<std::string> compileFlags,
-                           const ModelSource &source);
+                           const ModelSource &source,
+                           const ModelTarget &target = ModelTarget());
 
 /// model.h: the entry points' signatures for C callers of kiln_runtime.h.
 std::string renderHeader(ArrayRef<EntrySignature> entries);
