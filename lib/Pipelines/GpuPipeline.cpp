@@ -82,9 +82,11 @@ void mlir::kiln::buildGpuLoweringStage(OpPassManager &pm,
 void mlir::kiln::buildGpuToLLVMStage(OpPassManager &pm,
                                      const GpuPipelineOptions &options) {
   pm.addPass(createConvertBufferizationToMemRefPass());
-  // Hook: tensor-core passes (linalg.matmul -> mma.sync kernels) go here,
-  // before the generic mapping below, which leaves alone whatever they
-  // turned into gpu.launch.
+  // Tensor-core kernels first: f16/bf16 matmuls become mma.sync kernels
+  // (kiln-gpu-matmul-to-mma; f32 ones are left alone). Further
+  // specialized-kernel passes go here too, before the generic mapping below,
+  // which leaves alone whatever they turned into launches.
+  pm.addPass(createKilnGpuMatmulToMma());
   KilnGpuMapToKernelsOptions mapping;
   mapping.blockSize = options.blockSize;
   pm.addNestedPass<func::FuncOp>(createKilnGpuMapToKernels(mapping));
@@ -108,7 +110,9 @@ void mlir::kiln::buildGpuToLLVMStage(OpPassManager &pm,
     target.linkLibs.push_back(libdevice);
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertVectorToLLVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
