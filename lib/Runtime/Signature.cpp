@@ -69,10 +69,22 @@ kiln_status checkTensorBasics(const kiln_abi_entry_desc &entry,
                               const kiln_abi_tensor_desc &desc,
                               const kiln_tensor &tensor, const char *kind,
                               bool isOutput, std::string &error) {
-  if (tensor.dtype != desc.dtype) {
+  // A C caller may store any int in the enum field, and loading an enum
+  // outside its values is undefined in C++: read the integer instead.
+  int32_t dtype;
+  static_assert(sizeof(tensor.dtype) == sizeof(dtype), "kiln_dtype is an int");
+  std::memcpy(&dtype, &tensor.dtype, sizeof(dtype));
+  if (!isValidDtype(dtype)) {
+    error = formatString("entry '%s': %s '%s' has unknown dtype %d (valid: "
+                         "0..%d, see kiln_dtype)",
+                         entry.name, kind, desc.name, dtype,
+                         KILN_ABI_DTYPE_BOOL);
+    return KILN_ERROR_INVALID_ARGUMENT;
+  }
+  if (dtype != desc.dtype) {
     error = formatString(
         "entry '%s': %s '%s' has dtype %s but the entry expects %s", entry.name,
-        kind, desc.name, dtypeName(tensor.dtype), dtypeName(desc.dtype));
+        kind, desc.name, dtypeName(dtype), dtypeName(desc.dtype));
     return KILN_ERROR_DTYPE_MISMATCH;
   }
   if (tensor.rank != desc.rank) {
@@ -88,8 +100,9 @@ kiln_status checkTensorBasics(const kiln_abi_entry_desc &entry,
     return KILN_ERROR_INVALID_ARGUMENT;
   }
   // Elements must be addressable with int64 arithmetic, as generated code
-  // computes offsets that way.
-  int64_t elements = 1;
+  // computes offsets that way. The product skips zero dims: an empty tensor
+  // of shape [0, 2^62, 8] still has strides and loop bounds to compute.
+  int64_t elements = 1, nonZeroProduct = 1;
   for (int32_t d = 0; d < tensor.rank; ++d) {
     int64_t dim = tensor.shape[d];
     if (dim < 0) {
@@ -98,12 +111,14 @@ kiln_status checkTensorBasics(const kiln_abi_entry_desc &entry,
                            entry.name, kind, desc.name, d, dim);
       return KILN_ERROR_SHAPE_MISMATCH;
     }
-    if (dim != 0 && elements > INT64_MAX / dim) {
-      error = formatString("entry '%s': %s '%s' has more elements than fit "
-                           "in 64 bits",
+    if (dim != 0 && nonZeroProduct > INT64_MAX / dim) {
+      error = formatString("entry '%s': %s '%s' has dims whose product does "
+                           "not fit in 64 bits",
                            entry.name, kind, desc.name);
       return KILN_ERROR_SHAPE_MISMATCH;
     }
+    if (dim != 0)
+      nonZeroProduct *= dim;
     elements *= dim;
   }
   if (tensor.strides) {

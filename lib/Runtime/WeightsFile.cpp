@@ -5,7 +5,10 @@
 #include "WeightsFile.h"
 #include "Support.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cinttypes>
 #include <cstring>
 #include <fcntl.h>
@@ -98,7 +101,76 @@ kiln_status checkWeight(const std::string &path,
   }
   return KILN_OK;
 }
+
+/// The string value of `"key":"` in the JSON header, or "" if absent. The
+/// header is the one kiln-compile wrote (its hash was checked or is about to
+/// be reported), so a plain search finds the metadata it wrote.
+std::string findHeaderString(const char *header, size_t size,
+                             const char *key) {
+  std::string needle = std::string("\"") + key + "\":\"";
+  const char *end = header + size;
+  const char *at = std::search(header, end, needle.begin(), needle.end());
+  if (at == end)
+    return "";
+  const char *value = at + needle.size();
+  const char *close = std::find(value, end, '"');
+  return close == end ? "" : std::string(value, close);
+}
+
+/// True when the environment asks for the data checksum (KILN_VERIFY_WEIGHTS
+/// set to anything but "" or "0").
+bool verifyRequested() {
+  const char *value = std::getenv("KILN_VERIFY_WEIGHTS");
+  return value && *value && std::strcmp(value, "0") != 0;
+}
+
+/// Compares the data section with the checksum its header records.
+kiln_status verifyDataChecksum(const std::string &path, const char *header,
+                               size_t headerSize, const void *data,
+                               uint64_t size, std::string &error) {
+  std::string recorded =
+      findHeaderString(header, headerSize, "kiln_data_checksum");
+  const char *prefix = "fnv1a64w:";
+  if (recorded.rfind(prefix, 0) != 0) {
+    error = formatString("weights file '%s' records no data checksum "
+                         "(written by a kiln-compile older than the check); "
+                         "recompile the model, or unset KILN_VERIFY_WEIGHTS",
+                         path.c_str());
+    return KILN_ERROR_CORRUPT;
+  }
+  uint64_t actual = dataChecksum64(data, size);
+  std::string expected = recorded.substr(std::strlen(prefix));
+  char actualText[17];
+  std::snprintf(actualText, sizeof(actualText), "%016" PRIx64, actual);
+  if (expected != actualText) {
+    error = formatString("weights file changed after compile: the data of "
+                         "'%s' has checksum %s but its header records %s "
+                         "(tensor bytes edited or corrupted); recompile the "
+                         "model or restore the file",
+                         path.c_str(), actualText, expected.c_str());
+    return KILN_ERROR_CORRUPT;
+  }
+  return KILN_OK;
+}
 } // namespace
+
+uint64_t kiln::runtime::dataChecksum64(const void *data, size_t size) {
+  const unsigned char *bytes = static_cast<const unsigned char *>(data);
+  uint64_t hash = 0xcbf29ce484222325ull;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8); // little-endian hosts only
+    hash = (hash ^ word) * 0x100000001b3ull;
+  }
+  if (i < size) {
+    uint64_t word = 0;
+    for (size_t k = 0; i + k < size; ++k)
+      word |= uint64_t(bytes[i + k]) << (8 * k);
+    hash = (hash ^ word) * 0x100000001b3ull;
+  }
+  return hash;
+}
 
 uint64_t kiln::runtime::fnv1a64(const void *data, size_t size) {
   const unsigned char *bytes = static_cast<const unsigned char *>(data);
@@ -181,6 +253,16 @@ kiln_status WeightsFile::open(const std::string &path,
         "weights file changed after compile: header of '%s' has "
         "FNV-1a hash 0x%016" PRIx64 " but the model expects 0x%016" PRIx64,
         path.c_str(), hash, desc.weights_header_hash);
+    // Say so when the two come from different Kiln versions: a model.so
+    // copied next to the weights of another build.
+    std::string weightsVersion =
+        findHeaderString(reinterpret_cast<const char *>(bytes + 8),
+                         static_cast<size_t>(headerSize), "kiln_version");
+    const char *soVersion = desc.kiln_version ? desc.kiln_version : "?";
+    if (!weightsVersion.empty() && weightsVersion != soVersion)
+      error += formatString("; the weights were written by Kiln %s but "
+                            "model.so by Kiln %s: recompile the model",
+                            weightsVersion.c_str(), soVersion);
     return KILN_ERROR_CORRUPT;
   }
   dataStart = bytes + 8 + headerSize;
@@ -194,6 +276,11 @@ kiln_status WeightsFile::open(const std::string &path,
   for (uint32_t i = 0; i < desc.num_weights; ++i)
     if (kiln_status status = checkWeight(path, desc.weights[i], i,
                                          8 + headerSize, dataBytes, error))
+      return status;
+  if (verifyRequested())
+    if (kiln_status status = verifyDataChecksum(
+            path, reinterpret_cast<const char *>(bytes + 8),
+            static_cast<size_t>(headerSize), dataStart, dataBytes, error))
       return status;
   // The model reads weights all through its lifetime; ask for them early.
   ::madvise(map, mappingSize, MADV_WILLNEED);

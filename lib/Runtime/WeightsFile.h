@@ -21,6 +21,10 @@ namespace runtime {
 /// FNV-1a 64-bit hash, the hash kiln-compile stores for the header.
 uint64_t fnv1a64(const void *data, size_t size);
 
+/// Kiln's data-section checksum: FNV-1a 64 over little-endian 64-bit words,
+/// a final partial word zero-extended (kiln::safetensors::dataChecksum64).
+uint64_t dataChecksum64(const void *data, size_t size);
+
 /// A read-only mapping of a safetensors file, validated against the model
 /// descriptor. Immutable once open, so it can be shared across threads.
 class WeightsFile {
@@ -30,7 +34,9 @@ public:
   WeightsFile(const WeightsFile &) = delete;
   WeightsFile &operator=(const WeightsFile &) = delete;
 
-  /// Maps `path` and checks it against `desc`. On failure returns the status
+  /// Maps `path` and checks it against `desc`: size, header hash, weight
+  /// extents, and with KILN_VERIFY_WEIGHTS=1 in the environment the data
+  /// checksum too (one read of the whole file). On failure returns the status
   /// and sets `error` to a message naming the file and the mismatch.
   kiln_status open(const std::string &path, const kiln_abi_model_desc &desc,
                    std::string &error);

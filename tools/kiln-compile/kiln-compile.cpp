@@ -36,6 +36,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 using namespace mlir;
@@ -708,6 +709,15 @@ int main(int argc, char **argv) {
   if (llvm::Error error = writer.setMetadata("format", "kiln-weights"))
     return fail(std::move(error));
   if (llvm::Error error = writer.setMetadata("kiln_version", getKilnVersion()))
+    return fail(std::move(error));
+  // Checked on request by the runtime (KILN_VERIFY_WEIGHTS=1): catches
+  // tensor bytes edited in place, which the header hash cannot see.
+  char checksum[32];
+  snprintf(checksum, sizeof(checksum), "%016llx",
+           static_cast<unsigned long long>(writer.dataChecksum()));
+  if (llvm::Error error = writer.setMetadata(
+          ::kiln::safetensors::kDataChecksumKey,
+          (::kiln::safetensors::kDataChecksumPrefix + checksum).str()))
     return fail(std::move(error));
   WeightsFileInfo weightsInfo;
   weightsInfo.fileName = "model.weights.safetensors";

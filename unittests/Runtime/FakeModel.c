@@ -133,8 +133,10 @@ static kiln_abi_model_desc modelDesc = {
 /* kiln-compile will emit these as constants; C cannot hash at compile
  * time, so the fake computes them once when it is loaded. */
 __attribute__((constructor)) static void initDesc(void) {
-#ifdef FAKE_UNPADDED_HEADER
+#if defined(FAKE_UNPADDED_HEADER)
   const char *header = FAKE_WEIGHTS_HEADER_UNPADDED;
+#elif defined(FAKE_METADATA_HEADER)
+  const char *header = FAKE_WEIGHTS_HEADER_METADATA;
 #else
   const char *header = FAKE_WEIGHTS_HEADER;
 #endif

@@ -16,6 +16,13 @@
 #define FAKE_WEIGHTS_HEADER FAKE_WEIGHTS_HEADER_UNPADDED "     "
 
 /** Bytes in the data section: the four floats of "scale". */
+/* As kiln-compile writes it: Kiln's version and the data checksum of kScale
+ * (dataChecksum64 of its 16 bytes), padded to 8 bytes. */
+#define FAKE_WEIGHTS_HEADER_METADATA                                           \
+  "{\"__metadata__\":{\"kiln_version\":\"fake-0.0\",\"kiln_data_checksum\":"   \
+  "\"fnv1a64w:67b3266930ab6fed\"},\"scale\":{\"dtype\":\"F32\",\"shape\":[4],"  \
+  "\"data_offsets\":[0,16]}} "
+
 #define FAKE_WEIGHTS_DATA_SIZE 16
 
 /** The message the "fail" entry reports. */

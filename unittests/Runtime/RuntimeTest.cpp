@@ -252,6 +252,18 @@ TEST_F(RuntimeTest, NegativeDimRejected) {
   EXPECT_THAT(kiln_last_error(), HasSubstr("input 'a' dim 0 is -2"));
 }
 
+// Found by fuzz/RuntimeSignatureFuzzer.cpp: a C caller may store any int in
+// the dtype field; comparing it as a C++ enum was undefined behaviour.
+TEST_F(RuntimeTest, DtypeOutsideTheEnum) {
+  ForwardCase c(2);
+  int32_t bad = -1;
+  std::memcpy(&c.inputs[1].dtype, &bad, sizeof(bad));
+  EXPECT_EQ(runForward(c.inputs, 2, c.outputs, 1),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(),
+              HasSubstr("entry 'forward': input 'b' has unknown dtype -1"));
+}
+
 TEST_F(RuntimeTest, WrongDtype) {
   ForwardCase c(2);
   c.inputs[0].dtype = KILN_DTYPE_F16;
@@ -481,6 +493,64 @@ TEST(ModelOpenTest, WeightsHeaderAltered) {
   EXPECT_EQ(openStatus(dir), KILN_ERROR_CORRUPT);
   EXPECT_THAT(kiln_last_error(), HasSubstr("weights file changed after "
                                            "compile"));
+}
+
+/// Sets KILN_VERIFY_WEIGHTS for the lifetime of the object.
+struct VerifyWeights {
+  VerifyWeights() { ::setenv("KILN_VERIFY_WEIGHTS", "1", 1); }
+  ~VerifyWeights() { ::unsetenv("KILN_VERIFY_WEIGHTS"); }
+};
+
+TEST(ModelOpenTest, WeightsFromAnotherKilnVersion) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_METADATA_PATH, /*weights=*/false));
+  std::string header = FAKE_WEIGHTS_HEADER_METADATA;
+  size_t at = header.find("fake-0.0");
+  ASSERT_NE(at, std::string::npos);
+  header.replace(at, 8, "fake-9.9"); // same size, another writer
+  ASSERT_TRUE(writeFile(dir.file("model.weights.safetensors"),
+                        fakeWeightsFile(kScale, header.c_str())));
+  EXPECT_EQ(openStatus(dir), KILN_ERROR_CORRUPT);
+  EXPECT_THAT(kiln_last_error(),
+              HasSubstr("the weights were written by Kiln fake-9.9 but "
+                        "model.so by Kiln fake-0.0: recompile the model"));
+}
+
+TEST(ModelOpenTest, DataChecksumVerifiedOnRequest) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_METADATA_PATH, /*weights=*/false));
+  ASSERT_TRUE(writeFile(dir.file("model.weights.safetensors"),
+                        fakeWeightsFile(kScale, FAKE_WEIGHTS_HEADER_METADATA)));
+  VerifyWeights verify;
+  kiln_model *model = nullptr;
+  ASSERT_EQ(kiln_model_open(dir.path().c_str(), &model), KILN_OK)
+      << kiln_last_error();
+  kiln_model_close(model);
+}
+
+TEST(ModelOpenTest, DataEditedInPlace) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_METADATA_PATH, /*weights=*/false));
+  const float edited[4] = {0.5f, -2.0f, 3.0f, 0.5f}; // header unchanged
+  ASSERT_TRUE(writeFile(dir.file("model.weights.safetensors"),
+                        fakeWeightsFile(edited, FAKE_WEIGHTS_HEADER_METADATA)));
+  // Without the check the edit goes unnoticed: only the header is hashed.
+  kiln_model *model = nullptr;
+  ASSERT_EQ(kiln_model_open(dir.path().c_str(), &model), KILN_OK);
+  kiln_model_close(model);
+  VerifyWeights verify;
+  EXPECT_EQ(openStatus(dir), KILN_ERROR_CORRUPT);
+  EXPECT_THAT(kiln_last_error(),
+              HasSubstr("but its header records 67b3266930ab6fed (tensor "
+                        "bytes edited or corrupted)"));
+}
+
+TEST(ModelOpenTest, DataChecksumMissing) {
+  TempDir dir;
+  ASSERT_TRUE(makeModelDir(dir, FAKE_MODEL_PATH));
+  VerifyWeights verify;
+  EXPECT_EQ(openStatus(dir), KILN_ERROR_CORRUPT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("records no data checksum"));
 }
 
 TEST(ModelOpenTest, HeaderLengthOutOfRange) {

@@ -317,6 +317,45 @@ TEST_F(SafetensorsFileTest, HeaderHashIsFnv1aOfPaddedHeader) {
             expected);
 }
 
+/// dataChecksum64 written out plainly: FNV-1a 64 over little-endian 64-bit
+/// words, the last partial word zero-extended.
+uint64_t referenceDataChecksum(StringRef bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    uint64_t word = 0;
+    for (size_t k = 0; k < 8 && i + k < bytes.size(); ++k)
+      word |= uint64_t(static_cast<uint8_t>(bytes[i + k])) << (8 * k);
+    hash = (hash ^ word) * 0x100000001b3ull;
+  }
+  return hash;
+}
+
+TEST_F(SafetensorsFileTest, DataChecksumCoversTheWrittenDataSection) {
+  // Sizes that leave zero padding between tensors and a partial last word.
+  SafetensorsWriter writer;
+  ASSERT_FALSE(llvm::errorToBool(
+      writer.addTensor("a", DType::U8, {3}, asBytes(patternBytes(3)))));
+  ASSERT_FALSE(llvm::errorToBool(
+      writer.addTensor("b", DType::F32, {2, 5}, asBytes(patternBytes(40)))));
+  ASSERT_FALSE(llvm::errorToBool(
+      writer.addTensor("c", DType::I16, {7}, asBytes(patternBytes(14)))));
+  uint64_t before = writer.dataChecksum();
+  // Metadata moves the data section but does not change it.
+  ASSERT_FALSE(llvm::errorToBool(writer.setMetadata("k", "v")));
+  EXPECT_EQ(writer.dataChecksum(), before);
+  std::string path = pathTo("checksum.safetensors");
+  ASSERT_FALSE(llvm::errorToBool(writer.write(path)));
+  std::string raw = readFile(path);
+  StringRef data =
+      StringRef(raw).drop_front(writer.getLayout().dataSectionOffset);
+  EXPECT_EQ(before, referenceDataChecksum(data));
+  EXPECT_EQ(before, dataChecksum64(llvm::arrayRefFromStringRef(data)));
+  // One flipped bit anywhere changes it.
+  std::string flipped = data.str();
+  flipped[flipped.size() / 2] ^= 1;
+  EXPECT_NE(referenceDataChecksum(flipped), before);
+}
+
 TEST_F(SafetensorsFileTest, OutputIsDeterministicInInsertionOrder) {
   auto build = [](SafetensorsWriter &writer) {
     ASSERT_FALSE(llvm::errorToBool(writer.setMetadata("b", "2")));

@@ -73,7 +73,10 @@ size_t kiln_dtype_size(kiln_dtype dtype);
 const char *kiln_dtype_name(kiln_dtype dtype);
 
 /** Opens `dir` (model.so + weights); weights are mmapped once and shared by
- *  all contexts of the model. */
+ *  all contexts of the model. The weights file must be the one model.so was
+ *  compiled against (size and header hash); with the environment variable
+ *  KILN_VERIFY_WEIGHTS=1 the checksum of all its tensor bytes is checked
+ *  too, which reads the whole file once (docs/Reliability.md). */
 kiln_status kiln_model_open(const char *dir, kiln_model **model);
 void kiln_model_close(kiln_model *model);
 

@@ -411,6 +411,51 @@ uint64_t kiln::safetensors::fnv1a64(StringRef bytes) {
   return fnv1a64(llvm::arrayRefFromStringRef(bytes));
 }
 
+namespace {
+/// dataChecksum64 fed in pieces, which need not end on word boundaries.
+class DataChecksum {
+public:
+  void update(ArrayRef<uint8_t> bytes) {
+    for (uint8_t byte : bytes) {
+      word |= uint64_t(byte) << (8 * filled);
+      if (++filled == 8)
+        flush();
+    }
+  }
+  void updateZeros(uint64_t count) {
+    for (; count > 0 && filled != 0; --count)
+      updateByte(0);
+    // Whole zero words, then the rest.
+    for (; count >= 8; count -= 8)
+      flush();
+    for (; count > 0; --count)
+      updateByte(0);
+  }
+  uint64_t finish() {
+    if (filled)
+      flush();
+    return hash;
+  }
+
+private:
+  void updateByte(uint8_t byte) { update(ArrayRef<uint8_t>(&byte, 1)); }
+  void flush() {
+    hash = (hash ^ word) * 0x100000001b3ull;
+    word = 0;
+    filled = 0;
+  }
+  uint64_t hash = 0xcbf29ce484222325ull;
+  uint64_t word = 0;
+  unsigned filled = 0;
+};
+} // namespace
+
+uint64_t kiln::safetensors::dataChecksum64(ArrayRef<uint8_t> bytes) {
+  DataChecksum checksum;
+  checksum.update(bytes);
+  return checksum.finish();
+}
+
 //===----------------------------------------------------------------------===//
 // SafetensorsFile
 //===----------------------------------------------------------------------===//
@@ -704,6 +749,18 @@ void SafetensorsWriter::write(llvm::raw_ostream &os) const {
     os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
     cursor = offset + bytes.size();
   }
+}
+
+uint64_t SafetensorsWriter::dataChecksum() const {
+  const SafetensorsLayout &layout = getLayout();
+  DataChecksum checksum;
+  uint64_t cursor = 0;
+  for (auto [entry, offset] : llvm::zip_equal(entries, layout.tensorOffsets)) {
+    checksum.updateZeros(offset - cursor);
+    checksum.update(entry.bytes());
+    cursor = offset + entry.bytes().size();
+  }
+  return checksum.finish();
 }
 
 Error SafetensorsWriter::write(StringRef path) const {

@@ -77,6 +77,18 @@ uint64_t fnv1a64(llvm::ArrayRef<uint8_t> bytes);
 /// FNV-1a 64-bit hash of the bytes of `bytes`.
 uint64_t fnv1a64(llvm::StringRef bytes);
 
+/// The checksum kiln-compile records for a weights file's data section
+/// (metadata `kiln_data_checksum`, docs/Reliability.md): FNV-1a 64 taken
+/// over little-endian 64-bit words instead of bytes, eight times fewer
+/// multiplies; a final partial word is zero-extended. The runtime has its
+/// own copy (lib/Runtime/WeightsFile.cpp).
+uint64_t dataChecksum64(llvm::ArrayRef<uint8_t> bytes);
+
+/// The metadata key of dataChecksum64 and the prefix of its value
+/// ("fnv1a64w:" then 16 lowercase hex digits).
+constexpr llvm::StringLiteral kDataChecksumKey = "kiln_data_checksum";
+constexpr llvm::StringLiteral kDataChecksumPrefix = "fnv1a64w:";
+
 /// The safetensors limit on the header length; a larger length field means a
 /// corrupt file.
 constexpr uint64_t kMaxHeaderSize = 100ull * 1000 * 1000;
@@ -235,6 +247,10 @@ public:
 
   /// Size of the file write() produces (getLayout().fileSize).
   uint64_t fileSize() const { return getLayout().fileSize; }
+
+  /// dataChecksum64 of the data section write() produces. Metadata does
+  /// not change the data section, so it may be set afterwards.
+  uint64_t dataChecksum() const;
 
   /// Offset from the start of the data section of the tensor called `name`,
   /// or std::nullopt if there is none.
