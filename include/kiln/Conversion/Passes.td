@@ -21,9 +21,11 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
     into an argument is the job of the compile pipeline.
 
     Reductions (norms, attention scores and softmax, scan and conv sums)
-    accumulate in f32 when the storage type is narrower. Embedding ids are
-    clamped into `[0, vocab)` and pack lengths into `[0, seq_len]`, so
-    malformed inputs never read or write out of bounds.
+    accumulate in f32 when the storage type is narrower. An embedding id
+    outside `[0, vocab)` fails a `cf.assert` naming the table (the call ends
+    with an execution error once `kiln-lower-asserts` has run), and the
+    gather clamps ids into `[0, vocab)` as well; pack lengths are clamped
+    into `[0, seq_len]`. Malformed inputs never read or write out of bounds.
 
     Attention has two lowerings. The reference one materializes the scores
     and handles every form. With `flash-attention` (the default), padded f32
@@ -41,6 +43,7 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",

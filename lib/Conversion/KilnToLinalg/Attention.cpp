@@ -10,6 +10,7 @@
 
 #include "LoweringUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -240,10 +241,26 @@ std::pair<Value, Value> writeCaches(OpBuilder &b, Location loc, Value kCache,
   Value zero = indexConst(b, loc, 0);
   Value one = indexConst(b, loc, 1);
   Value batch = getDimValue(b, loc, key, 0);
+  Value newRows = getDimValue(b, loc, key, 1);
+  Value capacity = getDimValue(b, loc, kCache, 1);
   auto loop = scf::ForOp::create(
       b, loc, zero, batch, one, ValueRange{kCache, vCache},
       [&](OpBuilder &nb, Location l, Value seq, ValueRange caches) {
         Value start = extractAsIndex(nb, l, positions, ValueRange{seq});
+        // positions[b] comes from the caller: a write outside the cache
+        // would corrupt memory, so it ends the call instead.
+        Value end = arith::AddIOp::create(nb, l, start, newRows);
+        Value inCache = arith::AndIOp::create(
+            nb, l,
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, start,
+                                  zero),
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, end,
+                                  capacity));
+        cf::AssertOp::create(
+            nb, l, inCache,
+            "attention: KV-cache write outside the cache: positions[b] "
+            "must be >= 0 and positions[b] + new tokens <= the cache "
+            "capacity");
         SmallVector<Value> updated;
         SmallVector<Value, 2> newRows{key, value};
         for (auto [rows, cache] : llvm::zip(newRows, caches)) {

@@ -8,6 +8,7 @@
 
 #include "LoweringUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -107,6 +108,59 @@ struct MergeHeadsLowering : OpConversionPattern<MergeHeadsOp> {
   }
 };
 
+/// What an embedding's table is called in messages: the kiln.param name
+/// when it is a parameter.
+std::string describeTable(EmbeddingOp op) {
+  if (auto param = op.getTable().getDefiningOp<ParamOp>())
+    return ("'" + param.getName() + "'").str();
+  return "its table";
+}
+
+/// Emits `cf.assert(all(0 <= ids < rows))` with a message naming the table
+/// and its row count, and saying which inputs usually feed an embedding.
+void assertIdsInRange(OpBuilder &b, Location loc, EmbeddingOp op, Value ids,
+                      Value rows) {
+  auto idsType = cast<RankedTensorType>(ids.getType());
+  Type idType = idsType.getElementType();
+  Type i1 = b.getI1Type();
+  Value rowsAsId = arith::IndexCastOp::create(b, loc, idType, rows);
+  Value zeroId = arith::ConstantOp::create(b, loc, IntegerAttr::get(idType, 0));
+  Value allTrue = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  Value init = linalg::FillOp::create(
+                   b, loc, ValueRange{allTrue},
+                   ValueRange{emptyTensor(b, loc, {}, i1)})
+                   .getResult(0);
+  SmallVector<unsigned> all;
+  for (int64_t i = 0; i < idsType.getRank(); ++i)
+    all.push_back(i);
+  SmallVector<utils::IteratorType> iterators(idsType.getRank(),
+                                             utils::IteratorType::reduction);
+  Value inRange = buildGeneric(
+      b, loc, ValueRange{ids},
+      {dimsMap(b.getContext(), idsType.getRank(), all)}, init, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value geZero = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                             args[0], zeroId);
+        Value ltRows = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                             args[0], rowsAsId);
+        Value ok = arith::AndIOp::create(nb, l, geZero, ltRows);
+        return arith::AndIOp::create(nb, l, args[1], ok);
+      });
+  Value allInRange = tensor::ExtractOp::create(b, loc, inRange, ValueRange{});
+  std::string rowCount;
+  auto tableType = cast<RankedTensorType>(op.getTable().getType());
+  if (!tableType.isDynamicDim(0))
+    rowCount = std::to_string(tableType.getDimSize(0));
+  else
+    rowCount = "rows";
+  cf::AssertOp::create(
+      b, loc, allInRange,
+      "embedding: an index into " + describeTable(op) +
+          " is outside [0, " + rowCount +
+          "); token ids must be below the vocabulary size and positions "
+          "below the maximum number of positions the model was built for");
+}
+
 struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -123,14 +177,15 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     Type elementType = op.getType().getElementType();
     Value init = emptyTensor(rewriter, loc, sizes, elementType);
 
-    // Ids are clamped into [0, vocab) so that a bad id can never read outside
-    // the table. Reporting out-of-range ids as a run-time error is left to
-    // the runtime's error channel; until then the row read is the nearest
-    // valid one.
+    // An id outside [0, rows) ends the call with an execution error (the
+    // check is one pass over the ids, small next to the gather). The gather
+    // still clamps, so that no id can read outside the table even where the
+    // check's failure path is not lowered to the runtime's error channel.
     Value zero = indexConst(rewriter, loc, 0);
-    Value lastRow = arith::SubIOp::create(rewriter, loc,
-                                          getDimValue(rewriter, loc, table, 0),
+    Value rows = getDimValue(rewriter, loc, table, 0);
+    Value lastRow = arith::SubIOp::create(rewriter, loc, rows,
                                           indexConst(rewriter, loc, 1));
+    assertIdsInRange(rewriter, loc, op, ids, rows);
     SmallVector<unsigned> idDims;
     for (int64_t i = 0; i < idsRank; ++i)
       idDims.push_back(i);

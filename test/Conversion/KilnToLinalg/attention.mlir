@@ -88,13 +88,19 @@ func.func @attention_packed(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v: te
 
 // -----
 
-// KV cache: the new rows go to positions[b] in both caches, then attention
-// runs over the cache with queries at absolute positions.
+// KV cache: the new rows go to positions[b] in both caches (a write outside
+// the cache fails a cf.assert), then attention runs over the cache with
+// queries at absolute positions.
 // CHECK-LABEL: func.func @attention_kv_cache(
 // CHECK-SAME: %[[K:[^:]*]]: tensor<?x?x2x8xf32>, %[[V:[^:]*]]: tensor<?x?x2x8xf32>, %[[KC:[^:]*]]: tensor<?x16x2x8xf32>, %[[VC:[^:]*]]: tensor<?x16x2x8xf32>, %[[POS:[^:]*]]: tensor<?xi64>
 // CHECK: %[[CACHES:.*]]:2 = scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[KA:.*]] = %[[KC]], %[[VA:.*]] = %[[VC]])
 // CHECK: %[[P64:.*]] = tensor.extract %[[POS]][%[[B]]] : tensor<?xi64>
 // CHECK: %[[P:.*]] = arith.index_cast %[[P64]] : i64 to index
+// CHECK: %[[END:.*]] = arith.addi %[[P]], %{{.*}} : index
+// CHECK: %[[GE:.*]] = arith.cmpi sge, %[[P]], %{{.*}} : index
+// CHECK: %[[LE:.*]] = arith.cmpi sle, %[[END]], %{{.*}} : index
+// CHECK: %[[OK:.*]] = arith.andi %[[GE]], %[[LE]] : i1
+// CHECK: cf.assert %[[OK]], "attention: KV-cache write outside the cache
 // CHECK: %[[KROWS:.*]] = tensor.extract_slice %[[K]][%[[B]], 0, 0, 0]
 // CHECK: %[[KNEW:.*]] = tensor.insert_slice %[[KROWS]] into %[[KA]][%[[B]], %[[P]], 0, 0]
 // CHECK: %[[VROWS:.*]] = tensor.extract_slice %[[V]][%[[B]], 0, 0, 0]

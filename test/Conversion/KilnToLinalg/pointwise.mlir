@@ -69,9 +69,19 @@ func.func @heads(%x: tensor<?x?x768xf32>) -> tensor<?x?x768xf32> {
 
 // -----
 
-// The gather clamps ids into [0, vocab) before reading the table.
+// The ids are checked against [0, vocab) by a reduction feeding cf.assert
+// (an execution error at run time), and the gather still clamps them.
 // CHECK-LABEL: func.func @embedding(
 // CHECK-SAME: %[[T:.*]]: tensor<30522x768xf32>, %[[IDS:.*]]: tensor<?x?xi64>
+// CHECK: %[[OK:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]{{.*}} ins(%[[IDS]] : tensor<?x?xi64>) outs(%{{.*}} : tensor<i1>)
+// CHECK: ^bb0(%[[CID:.*]]: i64, %[[ACC:.*]]: i1):
+// CHECK: %[[GE:.*]] = arith.cmpi sge, %[[CID]], %{{.*}} : i64
+// CHECK: %[[LT:.*]] = arith.cmpi slt, %[[CID]], %{{.*}} : i64
+// CHECK: %[[IN:.*]] = arith.andi %[[GE]], %[[LT]] : i1
+// CHECK: %[[ACC2:.*]] = arith.andi %[[ACC]], %[[IN]] : i1
+// CHECK: linalg.yield %[[ACC2]]
+// CHECK: %[[ALL:.*]] = tensor.extract %[[OK]][] : tensor<i1>
+// CHECK: cf.assert %[[ALL]], "embedding: an index into its table is outside [0, 30522); token ids must be below the vocabulary size
 // CHECK: linalg.generic {{.*}} ins(%[[IDS]] : tensor<?x?xi64>)
 // CHECK: ^bb0(%[[ID:.*]]: i64, %{{.*}}: f32):
 // CHECK: %[[I:.*]] = arith.index_cast %[[ID]] : i64 to index

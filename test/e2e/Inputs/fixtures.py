@@ -3,7 +3,14 @@ broken variants), .npy inputs, and damaged copies of compiled files.
 
     fixtures.py weights OUT [good|missing|wrong-shape|wrong-dtype]
     fixtures.py npy OUT SHAPE DTYPE          SHAPE like 2,3,8; DTYPE f32|f64|i32|i64
+    fixtures.py ids OUT ROWS                 int64 rows like "0,16,1;2,3,4"
+    fixtures.py special OUT SHAPE VALUE      npy of SHAPE (f32) with element 0 = VALUE
+                                             (nan, inf, -inf)
     fixtures.py flip-header-byte FILE        changes one byte of the JSON header
+    fixtures.py flip-last-byte FILE          changes the last byte (tensor data)
+    fixtures.py set-version FILE             rewrites the kiln_version metadata with
+                                             its digits as 9s (same length, so the
+                                             file size holds)
     fixtures.py truncate FILE NBYTES         drops the last NBYTES bytes
     fixtures.py lying-header OUT             data_offsets beyond the file's end
 """
@@ -39,6 +46,18 @@ def npy(out, shape, dtype):
     np.save(out, (np.arange(int(np.prod(dims))) % 7).reshape(dims).astype(types[dtype]))
 
 
+def ids(out, rows):
+    np.save(out, np.array([[int(v) for v in r.split(",")] for r in rows.split(";")],
+                          dtype=np.int64))
+
+
+def special(out, shape, value):
+    dims = [int(d) for d in shape.split(",") if d]
+    array = (np.arange(int(np.prod(dims))) % 7).reshape(dims).astype(np.float32)
+    array.reshape(-1)[0] = float(value)
+    np.save(out, array)
+
+
 def flip_header_byte(path):
     """Changes one character of a metadata value in the JSON header (the
     header stays valid JSON of the same length)."""
@@ -53,6 +72,30 @@ def flip_header_byte(path):
     raw[8:8 + length] = header
     with open(path, "wb") as f:
         f.write(raw)
+
+
+def flip_last_byte(path):
+    with open(path, "r+b") as f:
+        f.seek(-1, 2)
+        byte = f.read(1)[0]
+        f.seek(-1, 2)
+        f.write(bytes([byte ^ 0x01]))
+
+
+def set_version(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    old = header["__metadata__"]["kiln_version"]
+    version = "".join("9" if c.isdigit() else c for c in old)
+    if version == old:
+        version = version.replace("9", "8")
+    key = b'"kiln_version":"' + old.encode() + b'"'
+    assert data[8:8 + length].count(key) == 1
+    new_header = data[8:8 + length].replace(key, b'"kiln_version":"' + version.encode() + b'"')
+    with open(path, "wb") as f:
+        f.write(data[:8] + new_header + data[8 + length:])
 
 
 def truncate(path, nbytes):
@@ -73,7 +116,9 @@ def lying_header(out):
 
 def main(argv):
     commands = {"weights": weights, "npy": npy, "flip-header-byte": flip_header_byte,
-                "truncate": truncate, "lying-header": lying_header}
+                "truncate": truncate, "lying-header": lying_header, "ids": ids,
+                "special": special, "flip-last-byte": flip_last_byte,
+                "set-version": set_version}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2
