@@ -69,8 +69,14 @@ mlir::kiln::importHuggingFaceModel(StringRef dir,
   if (!buffer)
     return makeError("cannot read " + path + ": " +
                      buffer.getError().message());
-  llvm::Expected<llvm::json::Value> json =
-      llvm::json::parse((*buffer)->getBuffer());
+  return importHuggingFaceConfig((*buffer)->getBuffer(), path, checkpoint,
+                                 context);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> mlir::kiln::importHuggingFaceConfig(
+    StringRef configText, StringRef path,
+    const ::kiln::safetensors::Checkpoint &checkpoint, MLIRContext *context) {
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(configText);
   if (!json)
     return makeError(path + ": not valid JSON: " +
                      llvm::toString(json.takeError()));
@@ -78,7 +84,7 @@ mlir::kiln::importHuggingFaceModel(StringRef dir,
   if (!object)
     return makeError(path + ": the top level must be a JSON object");
 
-  hf::Config config(*object, path);
+  hf::Config config(*object, path.str());
   std::string modelType = config.getString("model_type", "");
   if (config.getError())
     return makeError(*config.getError());
@@ -104,7 +110,7 @@ mlir::kiln::importHuggingFaceModel(StringRef dir,
   (*module)->setAttr("kiln.model_type",
                      StringAttr::get(context, family->modelType));
   if (failed(verify(*module)))
-    return makeError("internal error: the module imported from " + dir +
+    return makeError("internal error: the module imported from " + path +
                      " does not verify (see the diagnostics above)");
   return std::move(module);
 }

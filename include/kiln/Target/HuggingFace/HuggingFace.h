@@ -47,6 +47,13 @@ importHuggingFaceModel(llvm::StringRef dir,
                        const ::kiln::safetensors::Checkpoint &checkpoint,
                        MLIRContext *context);
 
+/// importHuggingFaceModel on the text of a config.json; `path` names the
+/// file in messages. The checkpoint is read as by importHuggingFaceModel.
+llvm::Expected<OwningOpRef<ModuleOp>>
+importHuggingFaceConfig(llvm::StringRef configText, llvm::StringRef path,
+                        const ::kiln::safetensors::Checkpoint &checkpoint,
+                        MLIRContext *context);
+
 } // namespace kiln
 } // namespace mlir
 

@@ -1,0 +1,4 @@
+func.func @param_empty_name() {
+  %w = kiln.param "" : tensor<4xf32>
+  return
+}

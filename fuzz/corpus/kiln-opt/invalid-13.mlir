@@ -1,0 +1,4 @@
+func.func @linear_result_element_type(%x: tensor<?x16xf32>, %w: tensor<8x16xf32>) {
+  %y = kiln.linear %x, %w : (tensor<?x16xf32>, tensor<8x16xf32>) -> tensor<?x8xbf16>
+  return
+}

@@ -1,0 +1,4 @@
+func.func @param_transposed_rank() {
+  %w = kiln.param "w" transposed : tensor<4x4x4xf32>
+  return
+}

@@ -1,0 +1,4 @@
+func.func @softmax_params_missing(%q: tensor<?x?x4x8xf32>) {
+  %o = kiln.attention %q, %q, %q heads 4 kv_heads 4 softmax <clipped> : (tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>) -> tensor<?x?x4x8xf32>
+  return
+}

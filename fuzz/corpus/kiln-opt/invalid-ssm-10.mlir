@@ -1,0 +1,4 @@
+func.func @scan_z(%x: tensor<?x?x8xf32>, %A: tensor<8x4xf32>, %B: tensor<?x?x4xf32>) {
+  %y = kiln.selective_scan %x, %x, %A, %B, %B z %B : (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<8x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>) -> tensor<?x?x8xf32>
+  return
+}

@@ -1,0 +1,4 @@
+func.func @conv_result(%x: tensor<?x?x8xf32>, %w: tensor<8x4xf32>) {
+  %y = kiln.causal_conv1d %x, %w : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> tensor<?x?x4xf32>
+  return
+}
