@@ -18,6 +18,8 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 
+#include <string>
+
 using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -33,7 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   context.loadAllAvailableDialects();
   ScopedDiagnosticHandler quiet(&context,
                                 [](Diagnostic &) { return success(); });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer stops at the NUL that files read through MemoryBuffer end
+  // with; libFuzzer's bytes have none, so copy them into a std::string.
+  std::string text(reinterpret_cast<const char *>(data), size);
   // The parser verifies the module it builds unless told otherwise; keep the
   // explicit verify() call so the verifiers run even if that default moves.
   OwningOpRef<ModuleOp> module =
