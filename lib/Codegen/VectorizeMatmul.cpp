@@ -85,7 +85,7 @@ linalg::GenericOp packWeightPanels(RewriterBase &rewriter, linalg::GenericOp op,
   Value panels = ParamOp::create(
       rewriter, weight.getLoc(), panelType, weight.getNameAttr(),
       weight.getTransposedAttr(), rewriter.getI64IntegerAttr(columns),
-      weight.getQuantAttr(), weight.getPartAttr());
+      weight.getQuantAttr(), weight.getPartAttr(), weight.getEncodingAttr());
 
   Value init = op.getDpsInitOperand(0)->get();
   auto initType = cast<RankedTensorType>(init.getType());

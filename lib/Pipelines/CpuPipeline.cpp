@@ -50,6 +50,15 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
     padding.encodersOnly = options.removePadding == RemovePaddingMode::encoders;
     pm.addNestedPass<func::FuncOp>(createKilnRemovePadding(padding));
   }
+  // After padding removal (which knows the dense ops), before weights are
+  // pretransposed (the sparse forms are encoded from [out, in]).
+  if (options.sparsify != "off") {
+    KilnSparsifyOptions sparse;
+    sparse.mode = options.sparsify;
+    sparse.block = options.sparseBlock;
+    sparse.weights = options.weights;
+    pm.addPass(createKilnSparsify(sparse));
+  }
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
   if (options.quantize != "none") {
     KilnQuantizeOptions quantize;

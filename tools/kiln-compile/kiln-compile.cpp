@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/Transforms/SparseWeights.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/HuggingFace/HuggingFace.h"
@@ -124,6 +125,17 @@ cl::opt<std::string>
               cl::desc("With --target=cuda: libdevice.10.bc for math "
                        "functions; default: the CUDA toolkit's"),
               cl::cat(category));
+cl::opt<std::string> sparsify(
+    "sparsify",
+    cl::desc("Sparse kernels for projections whose weights have zeros "
+             "(kiln-sparsify): off (default), auto (where the cost model "
+             "predicts a gain), 2:4 or block"),
+    cl::init("off"), cl::cat(category));
+cl::opt<std::string> sparseBlock(
+    "sparse-block",
+    cl::desc("Block shape RxC for --sparsify=block/auto (default: 16x16 for "
+             "block; 16x16, 4x4 and 1x16 for auto)"),
+    cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("C compiler driver used to link model.so "
                                      "(default: clang-22, clang, cc)"),
@@ -380,6 +392,38 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
         return error;
       continue;
     }
+    if (!weight.encoding.empty()) {
+      // One part of a sparse form, computed from the checkpoint's values.
+      std::optional<::kiln::sparse::Encoding> encoding =
+          ::kiln::sparse::Encoding::parse(weight.encoding);
+      if (!encoding)
+        return llvm::createStringError("weight '" + weight.source +
+                                       "': unknown encoding '" +
+                                       weight.encoding + "'");
+      auto values = ::kiln::sparse::readMatrixAsF32(*tensor);
+      if (!values)
+        return values.takeError();
+      ::kiln::sparse::Matrix matrix{*values, tensor->shape[0],
+                                    tensor->shape[1]};
+      auto encoded = ::kiln::sparse::encode(matrix, *encoding);
+      if (!encoded)
+        return llvm::createStringError(
+            "weight '" + weight.source + "' in " + file.str() + " " +
+            llvm::toString(encoded.takeError()));
+      if (encoded->dtype != getDTypeName(weight.dtype) ||
+          ArrayRef<int64_t>(encoded->shape) != ArrayRef<int64_t>(weight.shape))
+        return llvm::createStringError(
+            "weight '" + weight.source + "': the model expects " +
+            describeTensor(getDTypeName(weight.dtype), weight.shape) +
+            " for " + weight.encoding + " but " + file.str() + " gives " +
+            describeTensor(encoded->dtype, encoded->shape) +
+            " (did the weights change since kiln-sparsify read them?)");
+      if (llvm::Error error =
+              writer.addTensor(weight.name, *st::parseDType(encoded->dtype),
+                               encoded->shape, encoded->bytes))
+        return error;
+      continue;
+    }
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
@@ -531,6 +575,10 @@ int main(int argc, char **argv) {
     return fail("--ptxas: '" + ptxas + "' is not an executable");
   if (!libdevice.empty() && !llvm::sys::fs::exists(libdevice))
     return fail("--libdevice: '" + libdevice + "' does not exist");
+  if (sparsify != "off" && sparsify != "auto" && sparsify != "2:4" &&
+      sparsify != "block")
+    return fail("--sparsify must be auto, 2:4, block or off, got '" +
+                sparsify + "'");
   if (emit.empty() && outputDir.empty())
     return fail("no output directory: give -o DIR (or --emit=STAGE to print "
                 "IR)");
@@ -615,6 +663,9 @@ int main(int argc, char **argv) {
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;
   options.flashAttention = !noFlashAttention;
+  options.sparsify = sparsify;
+  options.sparseBlock = sparseBlock;
+  options.weights = weightsPath;
   if (removePadding)
     options.removePadding = RemovePaddingMode::all;
   else if (noRemovePadding)
@@ -725,6 +776,13 @@ int main(int argc, char **argv) {
   weightsInfo.headerHash = writer.headerHash();
   weightsInfo.dataSize =
       writer.fileSize() - writer.getLayout().dataSectionOffset;
+  if (auto layers = (*module)->getAttrOfType<ArrayAttr>("kiln.sparsity"))
+    for (auto layer : layers.getAsRange<DictionaryAttr>())
+      weightsInfo.sparseLayers.push_back(
+          {layer.getAs<StringAttr>("weight").str(),
+           layer.getAs<StringAttr>("form").str(),
+           layer.getAs<FloatAttr>("density").getValueAsDouble(),
+           layer.getAs<FloatAttr>("block_density").getValueAsDouble()});
   if (llvm::Error error = writer.write(outPath(weightsInfo.fileName)))
     return fail(std::move(error));
   progress.end();

@@ -21,6 +21,18 @@ enum class RemovePaddingMode { off, encoders, all };
 
 /// Options of `kiln-cpu-pipeline`.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<std::string> sparsify{
+      *this, "sparsify",
+      llvm::cl::desc("kiln-sparsify mode: off, auto, 2:4 or block"),
+      llvm::cl::init("off")};
+  PassOptions::Option<std::string> sparseBlock{
+      *this, "sparse-block",
+      llvm::cl::desc("kiln-sparsify block shape RxC (empty: its default)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("The checkpoint kiln-sparsify reads values from"),
+      llvm::cl::init("")};
   PassOptions::Option<RemovePaddingMode> removePadding{
       *this, "remove-padding",
       llvm::cl::desc("Run token-wise work on the real tokens only "

@@ -31,6 +31,7 @@ using namespace mlir::kiln;
 void mlir::kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns,
                                               bool flashAttention) {
   lowering::populateLinearPatterns(patterns);
+  lowering::populateSparseLinearPatterns(patterns);
   lowering::populatePointwisePatterns(patterns);
   lowering::populateNormPatterns(patterns);
   lowering::populateAttentionPatterns(patterns, flashAttention);

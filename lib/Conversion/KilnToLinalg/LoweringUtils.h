@@ -140,6 +140,7 @@ Value buildFlashAttention(OpBuilder &b, Location loc,
 //===----------------------------------------------------------------------===//
 
 void populateLinearPatterns(RewritePatternSet &patterns);
+void populateSparseLinearPatterns(RewritePatternSet &patterns);
 void populatePointwisePatterns(RewritePatternSet &patterns);
 void populateNormPatterns(RewritePatternSet &patterns);
 /// With `flash`, attentions canUseFlashAttention accepts take the fused

@@ -189,7 +189,8 @@ Value ModelBuilder::param(ArrayRef<std::string> names,
          " (F16 and BF16 are accepted too)");
   }
   return ParamOp::create(b, f32(shape), *found, /*transposed=*/false,
-                         IntegerAttr(), QuantAttr(), QuantPartAttr());
+                         IntegerAttr(), QuantAttr(), QuantPartAttr(),
+                         /*encoding=*/StringAttr());
 }
 
 Value ModelBuilder::optionalParam(const std::string &name,

@@ -218,6 +218,8 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     weight.source = source.str();
     weight.transposed = transposed.getValue();
     weight.panels = panels.getInt();
+    if (auto encoding = dict.getAs<StringAttr>("encoding"))
+      weight.encoding = encoding.str();
     weight.dtype = dtype->first;
     weight.shape.assign(type.getShape().begin(), type.getShape().end());
     weight.offset = offset.getInt();

@@ -133,6 +133,17 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
       {"entries", std::move(entryArray)},
       {"compile_flags", llvm::json::Array(compileFlags)},
   };
+  if (!weightsFile.sparseLayers.empty()) {
+    llvm::json::Array layers;
+    for (const WeightsFileInfo::SparseLayer &layer : weightsFile.sparseLayers)
+      layers.push_back(llvm::json::Object{
+          {"weight", layer.weight},
+          {"form", layer.form},
+          {"density", layer.density},
+          {"block_density", layer.blockDensity},
+      });
+    manifest["sparsity"] = std::move(layers);
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";

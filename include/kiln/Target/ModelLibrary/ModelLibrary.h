@@ -48,6 +48,7 @@ struct PlannedWeight {
   std::string source;      ///< in the checkpoint
   bool transposed = false; ///< stored as the transpose of `source`
   int64_t panels = 0;      ///< then cut into column panels this wide
+  std::string encoding;    ///< or this part of a sparse form (SparseWeights.h)
   int32_t dtype = 0;
   SmallVector<int64_t> shape;
   uint64_t offset = 0;
@@ -67,6 +68,14 @@ struct WeightsFileInfo {
   uint64_t fileSize = 0;
   uint64_t headerHash = 0;
   uint64_t dataSize = 0;
+  /// kiln-sparsify's per-weight decisions (the module's `kiln.sparsity`):
+  /// the checkpoint weight, the form (dense, 2:4, bsrRxC), the fraction of
+  /// non-zero elements and of stored blocks (-1: no block form).
+  struct SparseLayer {
+    std::string weight, form;
+    double density = 1.0, blockDensity = -1.0;
+  };
+  std::vector<SparseLayer> sparseLayers;
 };
 
 /// Reads the signatures of the public functions of a kiln module (before

@@ -162,6 +162,19 @@ LogicalResult ParamOp::verify() {
   if (getTransposed() && shape.size() != 2)
     return emitOpError() << "can only transpose a 2-D weight, got "
                          << formatShape(shape);
+  if (std::optional<StringRef> encoding = getEncoding()) {
+    if (getTransposed())
+      return emitOpError("cannot both transpose and encode a weight");
+    StringRef part = encoding->rsplit('.').second;
+    bool known = (encoding->starts_with("bsr") &&
+                  (part == "values" || part == "columns" ||
+                   part == "offsets")) ||
+                 *encoding == "2:4.values" || *encoding == "2:4.meta";
+    if (!known)
+      return emitOpError() << "has unknown encoding '" << *encoding
+                           << "' (expected bsrRxC.values, bsrRxC.columns, "
+                              "bsrRxC.offsets, 2:4.values or 2:4.meta)";
+  }
   return success();
 }
 
@@ -265,6 +278,83 @@ LogicalResult LinearOp::verify() {
       failed(check.elementType("bias", getBias(), elementType, "input")))
     return failure();
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BlockSparseLinearOp / SemiSparseLinearOp
+//===----------------------------------------------------------------------===//
+
+/// Shared checks of the sparse linears: input `[..., in]`, bias `[out]`,
+/// result `[..., out]`, one element type.
+static LogicalResult verifySparseLinear(Operation *op, Value input,
+                                        Value values, Value bias,
+                                        Value result, int64_t in,
+                                        int64_t out) {
+  ShapeVerifier check(op);
+  ArrayRef<int64_t> inShape = shapeOf(input);
+  if (inShape.empty())
+    return op->emitOpError("input must have rank >= 1, got a scalar tensor");
+  SmallVector<int64_t> expectedIn(inShape.drop_back());
+  expectedIn.push_back(in);
+  SmallVector<int64_t> expectedOut(inShape.drop_back());
+  expectedOut.push_back(out);
+  Type elementType = elementTypeOf(input);
+  if (failed(check.shape("input", input, expectedIn,
+                         "last dim = the weight's input features")) ||
+      failed(check.optionalShape("bias", bias, {out},
+                                 "the weight's output features")) ||
+      failed(check.shape("result", result, expectedOut,
+                         "input with the last dim = output features")) ||
+      failed(check.elementType("values", values, elementType, "input")) ||
+      failed(check.elementType("result", result, elementType, "input")))
+    return failure();
+  if (bias && failed(check.elementType("bias", bias, elementType, "input")))
+    return failure();
+  return success();
+}
+
+LogicalResult BlockSparseLinearOp::verify() {
+  ShapeVerifier check(*this);
+  if (failed(check.rank("values", getValues(), 3, "[blocks, R, C]")))
+    return failure();
+  ArrayRef<int64_t> values = shapeOf(getValues());
+  if (ShapedType::isDynamic(values[1]) || ShapedType::isDynamic(values[2]) ||
+      values[1] < 1 || values[2] < 1)
+    return emitOpError() << "values must have a static block shape, got "
+                         << formatShape(values);
+  ArrayRef<int64_t> offsets = shapeOf(getOffsets());
+  if (ShapedType::isDynamic(offsets[0]) || offsets[0] < 2)
+    return emitOpError() << "offsets must have a static size >= 2 (block "
+                            "rows + 1), got "
+                         << formatShape(offsets);
+  if (failed(check.shape("columns", getColumns(), {values[0]},
+                         "one block column per stored block")))
+    return failure();
+  int64_t in = shapeOf(getInput()).empty() ? 0 : shapeOf(getInput()).back();
+  if (ShapedType::isDynamic(in) || in % values[2] != 0)
+    return emitOpError() << "input features (" << in
+                         << ") must be static and a multiple of the block "
+                            "width "
+                         << values[2];
+  return verifySparseLinear(*this, getInput(), getValues(), getBias(),
+                            getResult(), in, (offsets[0] - 1) * values[1]);
+}
+
+LogicalResult SemiSparseLinearOp::verify() {
+  ShapeVerifier check(*this);
+  if (failed(check.rank("values", getValues(), 2, "[out, in / 2]")))
+    return failure();
+  ArrayRef<int64_t> values = shapeOf(getValues());
+  if (ShapedType::isDynamic(values[0]) || ShapedType::isDynamic(values[1]) ||
+      values[1] % 4 != 0)
+    return emitOpError() << "values must be static [out, in / 2] with in a "
+                            "multiple of 8, got "
+                         << formatShape(values);
+  if (failed(check.shape("meta", getMeta(), {values[0], values[1] / 4},
+                         "[out, in / 8], four 2-bit positions per byte")))
+    return failure();
+  return verifySparseLinear(*this, getInput(), getValues(), getBias(),
+                            getResult(), 2 * values[1], values[0]);
 }
 
 //===----------------------------------------------------------------------===//

@@ -48,6 +48,8 @@ StringAttr storedName(ParamOp param) {
             stringifyQuantPart(*param.getPart()).str();
   if (std::optional<uint64_t> panels = param.getPanels())
     name += ":P" + std::to_string(*panels);
+  if (std::optional<StringRef> encoding = param.getEncoding())
+    name += ":" + encoding->str();
   return StringAttr::get(param.getContext(), name);
 }
 
@@ -113,6 +115,9 @@ struct KilnBindParamsPass
            builder.getNamedAttr("panels",
                                 builder.getI64IntegerAttr(
                                     weight.firstUse.getPanels().value_or(0))),
+           builder.getNamedAttr(
+               "encoding", builder.getStringAttr(
+                               weight.firstUse.getEncoding().value_or(""))),
            builder.getNamedAttr("offset",
                                 builder.getI64IntegerAttr(weight.offset)),
            builder.getNamedAttr("type", TypeAttr::get(weight.type))};

@@ -38,7 +38,7 @@ Value createTransposedParam(PatternRewriter &rewriter, ParamOp param) {
   return ParamOp::create(rewriter, param.getLoc(), transposedType,
                          param.getNameAttr(), rewriter.getUnitAttr(),
                          /*panels=*/nullptr, /*quant=*/nullptr,
-                         /*part=*/nullptr);
+                         /*part=*/nullptr, /*encoding=*/nullptr);
 }
 
 struct PretransposeLinear : public OpRewritePattern<LinearOp> {

@@ -49,6 +49,17 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     columns `j * p .. j * p + p - 1` row after row, so that a matmul kernel
     walking one panel reads contiguous memory.
 
+    With `encoding e`, the op reads one part of a compressed sparse form of
+    the checkpoint's 2-D `[out, in]` tensor, which kiln-compile computes
+    when it writes the weights file (kiln-sparsify picks the form from the
+    values): `bsrRxC.values` (`[blocks, R, C]`, the non-zero R x C blocks
+    row of blocks after row of blocks), `bsrRxC.columns` (`[blocks]` i32,
+    each block's block column), `bsrRxC.offsets` (`[out / R + 1]` i32, the
+    first block of each block row), `2:4.values` (`[out, in / 2]`, two values
+    of every group of four inputs) and `2:4.meta` (`[out, in / 8]` i8, the
+    2-bit position in its group of each value, four to a byte, lowest bits
+    first).
+
     ```mlir
     %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<11008x4096xf32>
     %wt = kiln.param "model.layers.0.mlp.up_proj.weight" transposed
@@ -74,11 +85,13 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
   let arguments = (ins StrAttr:$name, UnitAttr:$transposed,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$panels,
                        OptionalAttr<Kiln_QuantAttr>:$quant,
-                       OptionalAttr<Kiln_QuantPartAttr>:$part);
+                       OptionalAttr<Kiln_QuantPartAttr>:$part,
+                       OptionalAttr<StrAttr>:$encoding);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $name (`transposed` $transposed^)? (`panels` $panels^)?
-    (`quant` $quant^)? (`part` $part^)? attr-dict `:` type($result)
+    (`quant` $quant^)? (`part` $part^)? (`encoding` $encoding^)? attr-dict
+    `:` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -167,6 +180,63 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
     int64_t getInFeatures();
     int64_t getOutFeatures();
   }];
+}
+
+def Kiln_BlockSparseLinearOp : Kiln_Op<"block_sparse_linear", [Pure]> {
+  let summary = "kiln.linear with a block-sparse (BSR) weight";
+  let description = [{
+    `result = input @ W^T + bias` where the `[out, in]` weight `W` is given in
+    block compressed sparse row form with R x C blocks (R output features by
+    C input features): `values` `[blocks, R, C]` holds the stored blocks
+    block row after block row, `columns` `[blocks]` the block column of
+    each, and `offsets` `[out / R + 1]` where each block row's blocks start
+    (the last entry is `blocks`). Blocks that are not stored are zero. The
+    kernel loops over stored blocks only. kiln-sparsify makes this op from
+    a `kiln.linear` whose weight has all-zero blocks.
+
+    ```mlir
+    %y = kiln.block_sparse_linear %x, %vals, %cols, %offs bias %b
+        : (tensor<?x768xf32>, tensor<2304x16x16xf32>, tensor<2304xi32>,
+           tensor<193xi32>, tensor<3072xf32>) -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$values,
+                       Kiln_I32Tensor1D:$columns, Kiln_I32Tensor1D:$offsets,
+                       Optional<Kiln_FloatTensor>:$bias);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $values `,` $columns `,` $offsets (`bias` $bias^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_SemiSparseLinearOp : Kiln_Op<"semi_sparse_linear", [Pure]> {
+  let summary = "kiln.linear with a 2:4 semi-structured sparse weight";
+  let description = [{
+    `result = input @ W^T + bias` where every group of four consecutive
+    input features of each row of the `[out, in]` weight `W` holds at most
+    two non-zeros, given compressed: `values` `[out, in / 2]` (two values
+    per group) and `meta` `[out, in / 8]` i8, the position (0-3) within its
+    group of each value, 2 bits each, four values per byte from the lowest
+    bits. `in` must be a multiple of 8. The kernel does half the
+    multiply-adds of the dense one and reads half the weight bytes (plus
+    1/16 for the metadata).
+
+    ```mlir
+    %y = kiln.semi_sparse_linear %x, %vals, %meta
+        : (tensor<?x768xf32>, tensor<3072x384xf32>, tensor<3072x96xi8>)
+          -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$values,
+                       TensorOf<[I8]>:$meta, Optional<Kiln_FloatTensor>:$bias);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $values `,` $meta (`bias` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {

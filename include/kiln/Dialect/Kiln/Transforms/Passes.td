@@ -45,11 +45,12 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     never copied.
 
     The plan is recorded on the module as `kiln.weights`, an array of
-    `{name, source, transposed, panels, offset, type}` dictionaries that
-    `kiln-compile` follows when it writes the weights file: `source` is the
-    checkpoint's tensor, `name` the tensor in the weights file (`source`,
-    with `:T` for a transposed read and `:P<n>` for one cut into panels;
-    `panels` is 0 for none). The same param read with two
+    `{name, source, transposed, panels, encoding, offset, type}` dictionaries
+    that `kiln-compile` follows when it writes the weights file: `source` is
+    the checkpoint's tensor, `name` the tensor in the weights file (`source`,
+    with `:T` for a transposed read, `:P<n>` for one cut into panels and
+    `:<encoding>` for a part of a sparse form; `panels` is 0 and `encoding`
+    empty for none). The same param read with two
     different types is an error. A param of a quantized weight
     (kiln-quantize) adds `quant` (its `#kiln.quant` scheme) and `part`
     (`values`, `scales` or `zero_points`) to its entry, and
@@ -191,6 +192,68 @@ def KilnRemovePadding : Pass<"kiln-remove-padding", "func::FuncOp"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
+}
+
+def KilnSparsify : Pass<"kiln-sparsify", "ModuleOp"> {
+  let summary = "Use 2:4 or block-sparse kernels where the weights' zeros pay";
+  let description = [{
+    Reads the value of every `kiln.linear` weight (and each projection of a
+    `kiln.ffn`) that is a plain 2-D `[out, in]` `kiln.param`, from the
+    checkpoint named by `weights`, and measures its structure: whether it is
+    exactly 2:4 sparse (at most 2 non-zeros in every group of 4 inputs) and
+    which fraction of R x C blocks holds a non-zero. Where the chosen form
+    applies, the op becomes `kiln.semi_sparse_linear` (2:4) or
+    `kiln.block_sparse_linear` (BSR); its weight becomes the compressed
+    parts (`kiln.param ... encoding "..."`) that kiln-compile writes into the
+    weights file. A `kiln.ffn` with a sparse projection is split into its
+    projections, activation and gate product first.
+
+    `mode`:
+    - `off`: nothing changes.
+    - `2:4`: every weight that is exactly 2:4 becomes 2:4; others stay dense.
+    - `block`: every weight whose fraction of all-zero `block` blocks is at
+      least `min-sparsity` becomes BSR.
+    - `auto`: for each weight, the cost model below predicts the time of each
+      form that applies (2:4 when exact; BSR with `block`, or with each of
+      16x16, 4x4 and 1x16 when `block` is empty) relative to the dense
+      kernel; the fastest form is used if it beats dense by at least 10%,
+      and, for BSR, if the block sparsity is at least `min-sparsity`.
+
+    Cost model (time relative to Kiln's dense kernel on the same layer,
+    measured with bench/sparsity.py, Linear M=1024 x N=3072 x K=768, 2-core
+    AMD EPYC with AVX2, median of 5): BSR `t = a * d + b` with `d` the
+    fraction of stored blocks; 2:4 `t = c`. See docs/Sparsity.md for the
+    measurements behind the constants (`kBsrCost`, `kTwoFourCost` in
+    Sparsify.cpp).
+
+    The module gets `kiln.sparsity`: one `{weight, form, density,
+    block_density}` dictionary per weight looked at (`form` is `dense`,
+    `2:4` or `bsrRxC`; `density` the fraction of non-zero elements;
+    `block_density` the fraction of stored blocks of the BSR form chosen or
+    considered, -1 if none), which kiln-compile copies into model.json.
+
+    ```mlir
+    %w = kiln.param "fc.weight" : tensor<64x32xf32>
+    %y = kiln.linear %x, %w : (tensor<?x32xf32>, tensor<64x32xf32>) -> tensor<?x64xf32>
+    // becomes, for a 2:4 weight:
+    %v = kiln.param "fc.weight" encoding "2:4.values" : tensor<64x16xf32>
+    %m = kiln.param "fc.weight" encoding "2:4.meta" : tensor<64x4xi8>
+    %y = kiln.semi_sparse_linear %x, %v, %m : ...
+    ```
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"off\"",
+           "auto, 2:4, block or off">,
+    Option<"block", "block", "std::string", /*default=*/"\"\"",
+           "Block shape RxC (R output by C input features) for BSR; empty: "
+           "16x16 in block mode, several in auto mode">,
+    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.5",
+           "Least fraction of all-zero blocks for BSR (0 to 1)">,
+    Option<"weights", "weights", "std::string", /*default=*/"\"\"",
+           "The checkpoint the kiln.param ops name (.safetensors file, "
+           "index or folder)">,
+  ];
+  let dependentDialects = [];
 }
 
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD
