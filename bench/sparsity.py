@@ -16,12 +16,14 @@ Attention: causal self-attention, 12 heads x 64, batch 1, `sliding_window
 query's key loop to its window).
 
   /usr/bin/python3 bench/sparsity.py [--threads 2] [--iterations 5]
-      [--tokens 1024,16] [--attn-seq 4096] [--skip-attention]
+      [--tokens 1024,16] [--attn-seq 4096] [--only REGEX] [--skip-attention]
+      [--cpu-time]
 """
 
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,9 @@ def tool(name):
                                        os.path.join(ROOT, "build", "bin")), name)
 
 
-def kiln_ms(out, inputs, threads, iterations, workdir):
+def kiln_ms(out, inputs, threads, iterations, workdir, cpu_time=False):
+    if cpu_time:
+        return kiln_cpu_ms(out, inputs, threads, iterations, workdir)
     command = [tool("kiln-run"), out, "--threads", str(threads), "--warmup", "2",
                "--iterations", str(iterations), "--output-dir", workdir]
     for name, path in inputs.items():
@@ -51,6 +55,23 @@ def kiln_ms(out, inputs, threads, iterations, workdir):
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     run = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
+
+
+def kiln_cpu_ms(out, inputs, threads, iterations, workdir):
+    """CPU time (user + sys) per call: kiln-run with 1 and 1 + iterations
+    calls, the difference divided by iterations (load, startup and the
+    first-touch of the weights cancel). On a loaded shared machine this is
+    steadier than wall time; with one thread it is the work done."""
+    def run(calls):
+        command = [tool("kiln-run"), out, "--threads", str(threads), "--warmup", "0",
+                   "--iterations", str(calls), "--output-dir", workdir]
+        for name, path in inputs.items():
+            command += ["--input", f"{name}={path}"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, check=True, capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (run(1 + iterations) - run(1)) / iterations * 1000.0
 
 
 def compile_linear(work, name, weight, flags):
@@ -77,6 +98,7 @@ def bench_linear(args, work):
         for sparsity in (0.5, 0.75, 0.9):
             configs.append((f"block {block} {int(sparsity * 100)}%", f"block:{block}",
                             sparsity, ["--sparsify=block", f"--sparse-block={block}"]))
+    configs = [c for c in configs if re.search(args.only, c[0])]
     dense = compile_linear(work, "dense", dense_w, ["--sparsify=off"])
     compiled = []
     for label, pattern, sparsity, flags in configs:
@@ -89,13 +111,17 @@ def bench_linear(args, work):
         path = os.path.join(work, "x.npy")
         np.save(path, x)
         inputs = {"x": path}
-        print(f"# Linear M={m} x N={N} x K={K}, {args.threads} threads, "
-              f"medians of {args.iterations}", flush=True)
+        what = (f"CPU ms per call over {args.iterations} calls" if args.cpu_time
+                else f"medians of {args.iterations}")
+        print(f"# Linear M={m} x N={N} x K={K}, {args.threads} threads, {what}",
+              flush=True)
         for label, out in compiled:
             # Dense is timed next to each sparse run: ratios of neighbours
             # hold up better on a loaded machine than one shared baseline.
-            d_ms = kiln_ms(dense, inputs, args.threads, args.iterations, work)
-            s_ms = kiln_ms(out, inputs, args.threads, args.iterations, work)
+            d_ms = kiln_ms(dense, inputs, args.threads, args.iterations, work,
+                           args.cpu_time)
+            s_ms = kiln_ms(out, inputs, args.threads, args.iterations, work,
+                           args.cpu_time)
             print(f"{label:18} dense {d_ms:8.3f} ms  sparse {s_ms:8.3f} ms  "
                   f"dense/sparse {d_ms / s_ms:5.2f}x", flush=True)
 
@@ -123,8 +149,10 @@ def bench_attention(args, work):
     for n in "qkv":
         inputs[n] = os.path.join(work, f"{n}.npy")
         np.save(inputs[n], rng.standard_normal((1, s, HEADS, DIM)).astype(np.float32))
-    full = kiln_ms(outs["causal"], inputs, args.threads, args.iterations, work)
-    window = kiln_ms(outs["window"], inputs, args.threads, args.iterations, work)
+    full = kiln_ms(outs["causal"], inputs, args.threads, args.iterations, work,
+                   args.cpu_time)
+    window = kiln_ms(outs["window"], inputs, args.threads, args.iterations, work,
+                     args.cpu_time)
     print(f"# attention {HEADS} heads x {DIM}, batch 1, seq {s}, {args.threads} threads")
     print(f"causal {full:9.2f} ms  sliding_window {WINDOW} {window:9.2f} ms  "
           f"causal/window {full / window:5.2f}x", flush=True)
@@ -136,6 +164,10 @@ def main():
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--tokens", default="1024,16")
     parser.add_argument("--attn-seq", type=int, default=4096)
+    parser.add_argument("--only", default="", help="regex of linear configs to run")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="report CPU time per call instead of wall-clock medians "
+                             "(steadier on a loaded machine; use with --threads 1)")
     parser.add_argument("--skip-attention", action="store_true")
     parser.add_argument("--skip-linear", action="store_true")
     args = parser.parse_args()

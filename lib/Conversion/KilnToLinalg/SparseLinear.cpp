@@ -7,7 +7,8 @@
 // which positions of a 2:4 group) is only scalar index arithmetic, and the
 // multiply-adds stay dense vector FMAs whatever the sparsity pattern. xT
 // is padded with zero tokens to a multiple of the lane count, so every
-// vector access is in bounds; the output is transposed back at the end.
+// vector access is in bounds; each tile of accumulators is transposed in
+// registers and written to y's rows (padded, then the real rows copied).
 //
 //===----------------------------------------------------------------------===//
 
@@ -111,16 +112,20 @@ Value SparseKernelBuilder::transposedInput() {
   paddedTokens = arith::MulIOp::create(
       b, loc,
       arith::CeilDivUIOp::create(b, loc, tokens, lanes), lanes);
-  Value transposed =
-      emptyTensor(b, loc, {b.getIndexAttr(k), tokens}, f32);
-  transposed = linalg::TransposeOp::create(b, loc, x, transposed,
-                                           ArrayRef<int64_t>{1, 0})
-                   .getResult()[0];
   // One more lane group than needed: rows of a power-of-two number of
   // tokens would be 4 KiB apart, and the xT rows one block reads would all
   // fall into the same L1 sets.
   Value width = arith::AddIOp::create(b, loc, paddedTokens, lanes);
   Value padded = filledTensor(b, loc, {b.getIndexAttr(k), width}, f32, 0.0);
+  // Transposed straight into the padded buffer (in place once bufferized).
+  Value real = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({k, ShapedType::kDynamic}, f32), padded,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(k), tokens},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  Value transposed = linalg::TransposeOp::create(b, loc, x, real,
+                                                 ArrayRef<int64_t>{1, 0})
+                         .getResult()[0];
   xT = tensor::InsertSliceOp::create(
       b, loc, transposed, padded,
       ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
@@ -134,8 +139,10 @@ Value SparseKernelBuilder::build(
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value, Value,
                                     ValueRange)>
         rowTileBody) {
-  Value out = emptyTensor(b, loc, {b.getIndexAttr(n), paddedTokens}, f32);
-  auto tileType = RankedTensorType::get({groupRows, ShapedType::kDynamic}, f32);
+  // y [Mp, N]: each group writes its columns of every token row.
+  Value out = emptyTensor(b, loc, {paddedTokens, b.getIndexAttr(n)}, f32);
+  auto tileType = RankedTensorType::get({ShapedType::kDynamic, groupRows}, f32);
+  VectorType rowVector = VectorType::get({rowTile}, f32);
   SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
@@ -145,9 +152,9 @@ Value SparseKernelBuilder::build(
         Value group = args[0], shared = args[1];
         Value firstRow =
             arith::MulIOp::create(nb, loc, group, index(nb, groupRows));
-        SmallVector<OpFoldResult> offsets = {firstRow, nb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(groupRows),
-                                           paddedTokens};
+        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), firstRow};
+        SmallVector<OpFoldResult> sizes = {paddedTokens,
+                                           nb.getIndexAttr(groupRows)};
         Value tile = tensor::ExtractSliceOp::create(nb, loc, tileType, shared,
                                                     offsets, sizes, unit);
         auto tokenLoop = scf::ForOp::create(
@@ -176,12 +183,22 @@ Value SparseKernelBuilder::build(
                   acc.push_back(init);
                 }
                 acc = rowTileBody(tb, group, row0, m0, acc);
-                for (int64_t r = 0; r < rowTile; ++r)
+                // Transpose the rowTile x kLanes accumulators in registers:
+                // token i's rowTile outputs are contiguous in y.
+                for (int64_t i = 0; i < kLanes; ++i) {
+                  SmallVector<Value> outputs;
+                  for (int64_t r = 0; r < rowTile; ++r)
+                    outputs.push_back(
+                        vector::ExtractOp::create(tb, loc, acc[r], i));
+                  Value row = vector::FromElementsOp::create(
+                      tb, loc, rowVector, outputs);
+                  Value token =
+                      arith::AddIOp::create(tb, loc, m0, index(tb, i));
                   t = vector::TransferWriteOp::create(
-                          tb, loc, acc[r], t,
-                          ValueRange{index(tb, r0 + r), m0},
+                          tb, loc, row, t, ValueRange{token, index(tb, r0)},
                           ArrayRef<bool>{true})
                           .getResult();
+                }
               }
               scf::YieldOp::create(tb, loc, t);
             });
@@ -191,15 +208,18 @@ Value SparseKernelBuilder::build(
                                               shared, offsets, sizes, unit);
       });
 
-  // yT[:, :M] back to [M, N], then to the op's leading dims.
-  Value yT = tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get({n, ShapedType::kDynamic}, f32),
+  // The real tokens' rows, copied out of the padded rows (a view of them
+  // trips memref.expand_shape lowering for the leading dims), then the
+  // op's leading dims.
+  Value real = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({ShapedType::kDynamic, n}, f32),
       forall.getResult(0),
       ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(n), tokens}, unit);
-  Value y = emptyTensor(b, loc, {tokens, b.getIndexAttr(n)}, f32);
-  y = linalg::TransposeOp::create(b, loc, yT, y, ArrayRef<int64_t>{1, 0})
-          .getResult()[0];
+      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(n)}, unit);
+  Value y = linalg::CopyOp::create(
+                b, loc, real,
+                emptyTensor(b, loc, {tokens, b.getIndexAttr(n)}, f32))
+                .getResult(0);
   auto outType = cast<RankedTensorType>(resultType);
   int64_t rank = outType.getRank();
   if (rank == 2)

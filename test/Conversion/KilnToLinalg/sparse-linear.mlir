@@ -1,6 +1,6 @@
 // RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s
 
-// Block-sparse: tokens transposed into zero-padded [K, Mp] lanes; one
+// Block-sparse: tokens transposed into zero-padded [K, Mp + 16] lanes; one
 // parallel iteration per block row; per 16 tokens and 4 rows, a loop over
 // the block row's stored blocks (offsets[i] .. offsets[i + 1]) and the
 // block's columns, FMAs of the broadcast weight with a row of xT.
@@ -9,7 +9,7 @@
 // CHECK-SAME: %[[X:[^:]*]]: tensor<?x64xf32>, %[[V:[^:]*]]: tensor<3x8x16xf32>, %[[C:[^:]*]]: tensor<3xi32>, %[[O:[^:]*]]: tensor<5xi32>, %[[B:[^:]*]]: tensor<32xf32>
 // CHECK: %[[T:.*]] = linalg.transpose ins(%[[X]] : tensor<?x64xf32>)
 // CHECK: %[[XT:.*]] = tensor.insert_slice %[[T]]
-// CHECK: scf.forall (%[[I:.*]]) in (4) shared_outs
+// CHECK: %[[Y:.*]] = scf.forall (%[[I:.*]]) in (4) shared_outs
 // CHECK: scf.for %{{[^ ]*}} = %{{.*}} to %{{.*}} step %c16
 // CHECK: tensor.extract %[[B]]
 // CHECK: %[[FIRST:.*]] = tensor.extract %[[O]][%[[I]]]
@@ -19,9 +19,13 @@
 // CHECK: vector.transfer_read %[[XT]]{{.*}} {in_bounds = [true]} : tensor<64x?xf32>, vector<16xf32>
 // CHECK: tensor.extract %[[V]][%[[P]]
 // CHECK: vector.fma
-// CHECK: vector.transfer_write
+// Accumulators transposed in registers: one vector<4xf32> per token row.
+// CHECK: vector.from_elements {{.*}} : vector<4xf32>
+// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<4xf32>, tensor<?x8xf32>
 // CHECK: tensor.parallel_insert_slice
-// CHECK: linalg.transpose
+// CHECK: %[[REAL:.*]] = tensor.extract_slice %[[Y]][0, 0] [%{{.*}}, 32] [1, 1]
+// CHECK: %[[COPY:.*]] = linalg.copy ins(%[[REAL]] : tensor<?x32xf32>)
+// CHECK: return %[[COPY]]
 func.func @bsr(%x: tensor<?x64xf32>, %v: tensor<3x8x16xf32>, %c: tensor<3xi32>, %o: tensor<5xi32>, %b: tensor<32xf32>) -> tensor<?x32xf32> {
   %y = kiln.block_sparse_linear %x, %v, %c, %o bias %b : (tensor<?x64xf32>, tensor<3x8x16xf32>, tensor<3xi32>, tensor<5xi32>, tensor<32xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
