@@ -4,10 +4,10 @@
 // view per weight and function, reused by every use.
 
 // CHECK: module attributes {kiln.weights = [
-// CHECK-SAME: {name = "w", offset = 0 : i64, panels = 0 : i64, source = "w", transposed = false, type = tensor<3x5xf32>}
-// CHECK-SAME: {name = "b", offset = 64 : i64, panels = 0 : i64, source = "b", transposed = false, type = tensor<5xf16>}
-// CHECK-SAME: {name = "w:T", offset = 128 : i64, panels = 0 : i64, source = "w", transposed = true, type = tensor<5x3xf32>}
-// CHECK-SAME: {name = "w:P5", offset = 192 : i64, panels = 5 : i64, source = "w", transposed = false, type = tensor<1x3x5xf32>}
+// CHECK-SAME: {encoding = "", name = "w", offset = 0 : i64, panels = 0 : i64, source = "w", transposed = false, type = tensor<3x5xf32>}
+// CHECK-SAME: {encoding = "", name = "b", offset = 64 : i64, panels = 0 : i64, source = "b", transposed = false, type = tensor<5xf16>}
+// CHECK-SAME: {encoding = "", name = "w:T", offset = 128 : i64, panels = 0 : i64, source = "w", transposed = true, type = tensor<5x3xf32>}
+// CHECK-SAME: {encoding = "", name = "w:P5", offset = 192 : i64, panels = 5 : i64, source = "w", transposed = false, type = tensor<1x3x5xf32>}
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: (%[[BUF:.*]]: memref<?xi8> {kiln.weights}, %{{.*}}: tensor<?x5xf32>)
 // CHECK: %[[C0:.*]] = arith.constant 0 : index

@@ -220,11 +220,12 @@ def KilnSparsify : Pass<"kiln-sparsify", "ModuleOp"> {
       and, for BSR, if the block sparsity is at least `min-sparsity`.
 
     Cost model (time relative to Kiln's dense kernel on the same layer,
-    measured with bench/sparsity.py, Linear M=1024 x N=3072 x K=768, 2-core
-    AMD EPYC with AVX2, median of 5): BSR `t = a * d + b` with `d` the
-    fraction of stored blocks; 2:4 `t = c`. See docs/Sparsity.md for the
-    measurements behind the constants (`kBsrCost`, `kTwoFourCost` in
-    Sparsify.cpp).
+    fitted to bench/sparsity.py --cpu-time: Linear M=1024 x N=3072 x K=768,
+    one thread, 2-core AMD EPYC with AVX2): BSR `t = a * d + 0.2` with `d`
+    the fraction of stored blocks and `a` = 1.2 for 16x16, 3.1 for 4x4, 5.8
+    for 1x16 (16x16 measured 0.80 / 0.47 / 0.32 at d = 0.5 / 0.25 / 0.1);
+    2:4 `t = 1.8` (measured), so `auto` does not pick 2:4 on this CPU. See
+    docs/Sparsity.md.
 
     The module gets `kiln.sparsity`: one `{weight, form, density,
     block_density}` dictionary per weight looked at (`form` is `dense`,
