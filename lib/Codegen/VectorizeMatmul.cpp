@@ -327,7 +327,8 @@ Value createQuantPanels(RewriterBase &rewriter, Value value, int64_t columns) {
   return ParamOp::create(rewriter, param.getLoc(), type, param.getNameAttr(),
                          param.getTransposedAttr(),
                          rewriter.getI64IntegerAttr(columns),
-                         param.getQuantAttr(), param.getPartAttr());
+                         param.getQuantAttr(), param.getPartAttr(),
+                         /*encoding=*/nullptr);
 }
 
 /// The panels of one quantized weight, cut `columns` wide.

@@ -58,7 +58,8 @@ Value createPart(PatternRewriter &rewriter, ParamOp param, QuantAttr quant,
   return ParamOp::create(
       rewriter, param.getLoc(), RankedTensorType::get(shape, element),
       param.getNameAttr(), param.getTransposedAttr(), /*panels=*/nullptr,
-      quant, QuantPartAttr::get(rewriter.getContext(), part));
+      quant, QuantPartAttr::get(rewriter.getContext(), part),
+      /*encoding=*/nullptr);
 }
 
 /// `kiln.dequantize` of the quantized params of `param`.

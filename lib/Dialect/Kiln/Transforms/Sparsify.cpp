@@ -244,6 +244,7 @@ Value createPart(PatternRewriter &rewriter, ParamOp weight,
   return ParamOp::create(
       rewriter, weight.getLoc(), RankedTensorType::get(shape, elementType),
       weight.getNameAttr(), /*transposed=*/nullptr, /*panels=*/nullptr,
+      /*quant=*/nullptr, /*part=*/nullptr,
       rewriter.getStringAttr(encoding.str()));
 }
 
