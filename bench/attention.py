@@ -15,23 +15,15 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 HEADS, DIM = 12, 64
-
-
-def tool(name):
-    return os.path.join(os.environ.get("KILN_TOOLS_DIR",
-                                       os.path.join(ROOT, "build", "bin")), name)
 
 
 def model(causal):
@@ -48,8 +40,7 @@ def kiln_ms(out, inputs, threads, iterations, workdir):
                "--iterations", str(iterations), "--output-dir", workdir]
     for name, path in inputs.items():
         command += ["--input", f"{name}={path}"]
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    run = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    run = subprocess.run(command, check=True, capture_output=True, text=True, env=kiln_env)
     return float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
 
 

@@ -21,25 +21,10 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((l.split(":", 1)[1].split() for l in f
-                         if l.startswith("flags")), [])
-    except OSError:
-        return []
-
-
-os.environ.setdefault("OPENBLAS_CORETYPE",
-                      "SkylakeX" if "avx512f" in _cpu_flags() else "Haswell")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -122,11 +107,6 @@ def make_inputs(kind, batch, seq, hidden, rng):
     return {"hidden_states": x, "position_ids": pos}
 
 
-def tool(name):
-    return os.path.join(os.environ.get("KILN_TOOLS_DIR",
-                                       os.path.join(ROOT, "build", "bin")), name)
-
-
 def time_torch(fn, args, warmup, iterations):
     with torch.no_grad():
         for _ in range(warmup):
@@ -139,9 +119,7 @@ def time_torch(fn, args, warmup, iterations):
     return statistics.median(samples)
 
 
-# kiln-run gets libomp's defaults (threads spin briefly between the many
 # short parallel regions); PASSIVE is PyTorch's setting, not Kiln's.
-kiln_env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
 
 
 def bench(kind, size, args, workdir):

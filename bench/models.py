@@ -20,26 +20,10 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((l.split(":", 1)[1].split() for l in f
-                         if l.startswith("flags")), [])
-    except OSError:
-        return []
-
-
-os.environ.setdefault("OPENBLAS_CORETYPE",
-                      "SkylakeX" if "avx512f" in _cpu_flags() else "Haswell")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -47,15 +31,6 @@ import torch  # noqa: E402
 from kiln import bundled, torch_models  # noqa: E402
 
 FAMILIES = ("bert", "llama", "gpt2", "mamba")
-
-
-def tool(name):
-    return os.path.join(os.environ.get("KILN_TOOLS_DIR",
-                                       os.path.join(ROOT, "build", "bin")), name)
-
-
-# kiln-run gets libomp's defaults; PASSIVE is PyTorch's setting.
-kiln_env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
 
 
 def entry_inputs(model_dir):

@@ -33,27 +33,11 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((l.split(":", 1)[1].split() for l in f
-                         if l.startswith("flags")), [])
-    except OSError:
-        return []
-
-
-os.environ.setdefault("OPENBLAS_CORETYPE",
-                      "SkylakeX" if "avx512f" in _cpu_flags() else "Haswell")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -94,11 +78,6 @@ const fs = require('fs');
   console.log(JSON.stringify({times}));
 })().catch(e => { console.error(e); process.exit(1); });
 """
-
-
-def tool(name):
-    build = os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build"))
-    return os.path.join(build, "bin", name)
 
 
 def batches(seed=3):
@@ -190,7 +169,6 @@ def main():
     parser.add_argument("--workdir", help="keep the models here (default: a temp dir)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    kiln_env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     have_ort = bool(args.ort_dir) and os.path.isdir(
         os.path.join(args.ort_dir, "node_modules", "onnxruntime-node"))
 

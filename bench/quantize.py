@@ -22,13 +22,10 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from common import tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -44,11 +41,6 @@ func.func @forward(%x: tensor<?x{K}xf32> {{kiln.name = "x"}}) -> (tensor<?x{N}xf
 }}
 """
 SCHEMES = [("fp32", []), ("int8", ["--quantize=int8"]), ("int4 g128", ["--quantize=int4:g128"])]
-
-
-def tool(name):
-    build = os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build"))
-    return os.path.join(build, "bin", name)
 
 
 def time_kiln(model, x, workdir, args):

@@ -219,46 +219,19 @@ std::string describeTensor(StringRef dtype, ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
-/// IEEE half to float; exact.
-float halfToFloat(uint16_t half) {
-  uint32_t sign = uint32_t(half & 0x8000u) << 16;
-  uint32_t exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
-  uint32_t bits = sign;
-  if (exponent == 0x1f) {
-    bits |= 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits |= ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa != 0) {
-    // Subnormal: shift the leading one into the implicit bit.
-    uint32_t shift = 0;
-    while (!(mantissa & 0x400u)) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    bits |= ((113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+/// The F32 values of an F32, F16 or BF16 tensor (half-precision
+/// checkpoints are widened exactly at compile time; the generated code
+/// computes in F32) and a byte view of them.
+struct WidenedTensor {
+  std::vector<float> values;
+  ArrayRef<uint8_t> bytes() const {
+    return ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                             values.size() * sizeof(float));
   }
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
+};
 
-/// The F32 bytes of an F16 or BF16 tensor (half-precision checkpoints are
-/// widened exactly at compile time; the generated code computes in F32).
-std::vector<uint8_t> widenToF32(const st::TensorInfo &tensor) {
-  std::vector<uint8_t> wide(tensor.numElements * sizeof(float));
-  for (uint64_t i = 0; i < tensor.numElements; ++i) {
-    uint16_t half;
-    std::memcpy(&half, &tensor.bytes[2 * i], sizeof(half));
-    float value;
-    if (tensor.dtype == st::DType::BF16) {
-      uint32_t bits = uint32_t(half) << 16;
-      std::memcpy(&value, &bits, sizeof(value));
-    } else {
-      value = halfToFloat(half);
-    }
-    std::memcpy(&wide[i * sizeof(float)], &value, sizeof(value));
-  }
-  return wide;
+WidenedTensor widenToF32(const st::TensorInfo &tensor) {
+  return WidenedTensor{st::readAsF32(tensor).value_or(std::vector<float>())};
 }
 
 /// Element (r, c) of a row-major [rows, cols] matrix of `elementBytes`
@@ -291,20 +264,17 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
   SmallVector<int64_t> expected = {k, n};
   if (weight.transposed)
     std::swap(expected[0], expected[1]);
-  bool isFloat = tensor.dtype == st::DType::F32 ||
-                 tensor.dtype == st::DType::F16 ||
-                 tensor.dtype == st::DType::BF16;
-  if (!isFloat ||
+  if (!st::isWidenableToF32(tensor.dtype) ||
       ArrayRef<int64_t>(tensor.shape) != ArrayRef<int64_t>(expected))
     return llvm::createStringError(
         "weight '" + weight.source + "': quantizing it needs " +
         describeTensor("F32", expected) + " (or F16/BF16) but " + file.str() +
         " has " + describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
-  std::vector<uint8_t> widened;
+  WidenedTensor widened;
   ArrayRef<uint8_t> bytes = tensor.bytes;
   if (tensor.dtype != st::DType::F32) {
     widened = widenToF32(tensor);
-    bytes = widened;
+    bytes = widened.bytes();
   }
   std::vector<float> matrix(k * n);
   for (int64_t r = 0; r < k; ++r)
@@ -440,12 +410,12 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
           describeTensor(wantType, expected) + " but " + file.str() +
           " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
-    std::vector<uint8_t> widened;
+    WidenedTensor widened;
     ArrayRef<uint8_t> bytes = tensor->bytes;
     st::DType dtype = tensor->dtype;
     if (widen) {
       widened = widenToF32(*tensor);
-      bytes = widened;
+      bytes = widened.bytes();
       dtype = st::DType::F32;
     }
     if (!weight.transposed && !weight.panels) {

@@ -17,7 +17,9 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <initializer_list>
 #include <random>
@@ -533,6 +535,48 @@ TEST(SafetensorsReaderTest, ReadsUnpaddedSortedHeader) {
   EXPECT_EQ((*file)->lookup("a.bias")->data(), patternBytes(6));
   EXPECT_TRUE((*file)->metadata().empty());
   EXPECT_EQ((*file)->headerHash(), referenceFnv1a64(header));
+}
+
+TEST(SafetensorsWidenTest, HalfAndBf16BitPatterns) {
+  // Values from the IEEE 754 binary16 and bfloat16 definitions.
+  EXPECT_EQ(halfToFloat(0x3c00), 1.0f);
+  EXPECT_EQ(halfToFloat(0xc000), -2.0f);
+  // Largest normal, smallest normal, smallest and largest subnormal.
+  EXPECT_EQ(halfToFloat(0x7bff), 65504.0f);
+  EXPECT_EQ(halfToFloat(0x0400), std::ldexp(1.0f, -14));
+  EXPECT_EQ(halfToFloat(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(halfToFloat(0x03ff), std::ldexp(1023.0f, -24));
+  // Exponent 13, mantissa 0x155.
+  EXPECT_EQ(halfToFloat(0x3555), 0.25f * (1.0f + 0x155 / 1024.0f));
+  EXPECT_TRUE(std::signbit(halfToFloat(0x8000)));
+  EXPECT_EQ(halfToFloat(0x7c00), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(halfToFloat(0xfc00), -std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(halfToFloat(0x7e00)));
+  EXPECT_EQ(bf16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(bf16ToFloat(0xc049), -3.140625f);
+  EXPECT_EQ(bf16ToFloat(0x0001), std::ldexp(1.0f, -133));
+  EXPECT_TRUE(std::isnan(bf16ToFloat(0x7fc0)));
+}
+
+TEST(SafetensorsWidenTest, ReadAsF32WidensHalfTypesOnly) {
+  // F16 [1.0, -2.0, 65504], BF16 [1.0, -3.140625], F32 [0.5], I32 [7].
+  std::string data = std::string("\x00\x3c\x00\xc0\xff\x7b", 6) +
+                     std::string("\x80\x3f\x49\xc0", 4) +
+                     f32Bytes({0.5f}) + std::string("\x07\0\0\0", 4);
+  std::string header = "{" + entry("h", "F16", "[3]", 0, 6) + "," +
+                       entry("b", "BF16", "[2]", 6, 10) + "," +
+                       entry("f", "F32", "[1]", 10, 14) + "," +
+                       entry("i", "I32", "[1]", 14, 18) + "}";
+  auto file = parseBytes(makeFile(header, data));
+  ASSERT_TRUE(static_cast<bool>(file)) << llvm::toString(file.takeError());
+  EXPECT_EQ(readAsF32(*(*file)->lookup("h")),
+            std::vector<float>({1.0f, -2.0f, 65504.0f}));
+  EXPECT_EQ(readAsF32(*(*file)->lookup("b")),
+            std::vector<float>({1.0f, -3.140625f}));
+  EXPECT_EQ(readAsF32(*(*file)->lookup("f")), std::vector<float>({0.5f}));
+  EXPECT_EQ(readAsF32(*(*file)->lookup("i")), std::nullopt);
+  EXPECT_TRUE(isWidenableToF32(DType::BF16));
+  EXPECT_FALSE(isWidenableToF32(DType::F8E4M3));
 }
 
 TEST(SafetensorsReaderTest, ReadsSpacePaddedHeaderWithMetadata) {

@@ -241,6 +241,13 @@ Value SparseKernelBuilder::build(
       sizes);
 }
 
+/// The sparse kernels compute in f32 only.
+template <typename SparseLinearOp> bool hasF32Input(SparseLinearOp op) {
+  return cast<RankedTensorType>(op.getInput().getType())
+      .getElementType()
+      .isF32();
+}
+
 struct BlockSparseLinearLowering
     : OpConversionPattern<BlockSparseLinearOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -249,9 +256,7 @@ struct BlockSparseLinearLowering
   matchAndRewrite(BlockSparseLinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    if (!cast<RankedTensorType>(op.getInput().getType())
-             .getElementType()
-             .isF32())
+    if (!hasF32Input(op))
       return rewriter.notifyMatchFailure(op, "f32 only");
     auto valuesType = cast<RankedTensorType>(op.getValues().getType());
     int64_t blockRows = valuesType.getDimSize(1);
@@ -314,9 +319,7 @@ struct SemiSparseLinearLowering : OpConversionPattern<SemiSparseLinearOp> {
   matchAndRewrite(SemiSparseLinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    if (!cast<RankedTensorType>(op.getInput().getType())
-             .getElementType()
-             .isF32())
+    if (!hasF32Input(op))
       return rewriter.notifyMatchFailure(op, "f32 only");
     auto valuesType = cast<RankedTensorType>(op.getValues().getType());
     int64_t n = valuesType.getDimSize(0), half = valuesType.getDimSize(1);

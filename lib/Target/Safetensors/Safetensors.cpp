@@ -21,6 +21,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 using namespace kiln::safetensors;
@@ -791,4 +792,58 @@ Error SafetensorsWriter::write(StringRef path) const {
     return makeError(path + ": cannot rename " + tempName +
                      " to it: " + llvm::toString(std::move(keepError)));
   return Error::success();
+}
+
+float kiln::safetensors::halfToFloat(uint16_t half) {
+  uint32_t sign = uint32_t(half & 0x8000u) << 16;
+  uint32_t exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
+  uint32_t bits = sign;
+  if (exponent == 0x1f) {
+    bits |= 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits |= ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa != 0) {
+    // Subnormal: shift the leading one into the implicit bit.
+    uint32_t shift = 0;
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits |= ((113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+float kiln::safetensors::bf16ToFloat(uint16_t half) {
+  uint32_t bits = uint32_t(half) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+bool kiln::safetensors::isWidenableToF32(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+std::optional<std::vector<float>>
+kiln::safetensors::readAsF32(const TensorInfo &tensor) {
+  if (!isWidenableToF32(tensor.dtype))
+    return std::nullopt;
+  std::vector<float> values(tensor.numElements);
+  if (tensor.dtype == DType::F32) {
+    if (!values.empty())
+      std::memcpy(values.data(), tensor.bytes.data(),
+                  values.size() * sizeof(float));
+    return values;
+  }
+  float (*widen)(uint16_t) =
+      tensor.dtype == DType::BF16 ? bf16ToFloat : halfToFloat;
+  for (uint64_t i = 0; i < tensor.numElements; ++i) {
+    uint16_t half;
+    std::memcpy(&half, &tensor.bytes[2 * i], sizeof(half));
+    values[i] = widen(half);
+  }
+  return values;
 }

@@ -70,6 +70,16 @@ uint64_t dtypeSize(DType dtype);
 /// The DType spelled `name` in a header, or std::nullopt if there is none.
 std::optional<DType> parseDType(llvm::StringRef name);
 
+/// The value of an IEEE binary16 bit pattern; exact (subnormals, infinities
+/// and NaNs included).
+float halfToFloat(uint16_t bits);
+
+/// The value of a bfloat16 bit pattern (the top half of an f32); exact.
+float bf16ToFloat(uint16_t bits);
+
+/// Whether `dtype` is F32, F16 or BF16, the dtypes readAsF32 accepts.
+bool isWidenableToF32(DType dtype);
+
 /// FNV-1a 64-bit hash (offset basis 0xcbf29ce484222325, prime
 /// 0x100000001b3) of `bytes`; the hash the runtime checks for the header.
 uint64_t fnv1a64(llvm::ArrayRef<uint8_t> bytes);
@@ -193,6 +203,11 @@ private:
   llvm::StringMap<size_t> tensorIndex;
   std::vector<std::pair<std::string, std::string>> metadataList;
 };
+
+/// The elements of an F32, F16 or BF16 tensor as f32, outermost dimension
+/// first; half-precision values are widened exactly. std::nullopt for any
+/// other dtype.
+std::optional<std::vector<float>> readAsF32(const TensorInfo &tensor);
 
 /// Where SafetensorsWriter puts things; fixed by the tensors and metadata
 /// added so far.

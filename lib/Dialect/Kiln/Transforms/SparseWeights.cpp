@@ -16,28 +16,6 @@ namespace st = kiln::safetensors;
 
 namespace {
 
-/// IEEE half to float; exact.
-float halfToFloat(uint16_t half) {
-  uint32_t sign = uint32_t(half & 0x8000u) << 16;
-  uint32_t exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
-  uint32_t bits = sign;
-  if (exponent == 0x1f) {
-    bits |= 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits |= ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa != 0) {
-    uint32_t shift = 0;
-    while (!(mantissa & 0x400u)) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    bits |= ((113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-
 template <typename T>
 std::vector<uint8_t> toBytes(const std::vector<T> &values) {
   std::vector<uint8_t> bytes(values.size() * sizeof(T));
@@ -53,30 +31,12 @@ sparse::readMatrixAsF32(const st::TensorInfo &tensor) {
   if (tensor.shape.size() != 2)
     return llvm::createStringError("weight '" + tensor.name +
                                    "' is not 2-D");
-  uint64_t count = tensor.numElements;
-  std::vector<float> values(count);
-  switch (tensor.dtype) {
-  case st::DType::F32:
-    std::memcpy(values.data(), tensor.bytes.data(), count * sizeof(float));
-    return values;
-  case st::DType::F16:
-  case st::DType::BF16:
-    for (uint64_t i = 0; i < count; ++i) {
-      uint16_t half;
-      std::memcpy(&half, &tensor.bytes[2 * i], sizeof(half));
-      if (tensor.dtype == st::DType::BF16) {
-        uint32_t bits = uint32_t(half) << 16;
-        std::memcpy(&values[i], &bits, sizeof(float));
-      } else {
-        values[i] = halfToFloat(half);
-      }
-    }
-    return values;
-  default:
+  std::optional<std::vector<float>> values = st::readAsF32(tensor);
+  if (!values)
     return llvm::createStringError("weight '" + tensor.name + "' has dtype " +
                                    st::dtypeName(tensor.dtype).str() +
                                    "; sparse forms need F32, F16 or BF16");
-  }
+  return std::move(*values);
 }
 
 double sparse::elementDensity(const Matrix &m) {
