@@ -64,6 +64,11 @@ int64_t Config::getPositive(StringRef key, int64_t otherwise) {
     fail(key, "must be positive, got " + Twine(*integer));
     return 1;
   }
+  if (*integer > kMaxConfigInteger) {
+    fail(key, "must be at most " + Twine(kMaxConfigInteger) + ", got " +
+                  Twine(*integer));
+    return 1;
+  }
   return *integer;
 }
 

@@ -33,10 +33,15 @@ public:
   Config(const llvm::json::Object &object, std::string path)
       : object(object), path(std::move(path)) {}
 
-  /// A required integer field greater than zero.
+  /// The largest integer field accepted (2^26): above any real model's
+  /// sizes, vocabulary and positions, and small enough that the importer's
+  /// products of two fields (heads * head_dim, expand * hidden_size) stay
+  /// far from int64 overflow.
+  static constexpr int64_t kMaxConfigInteger = int64_t(1) << 26;
+  /// A required integer field in [1, kMaxConfigInteger].
   int64_t getPositive(llvm::StringRef key);
-  /// An optional integer field greater than zero; absent or null gives
-  /// `otherwise`.
+  /// An optional integer field in [1, kMaxConfigInteger]; absent or null
+  /// gives `otherwise`.
   int64_t getPositive(llvm::StringRef key, int64_t otherwise);
   /// An optional non-negative number; absent or null gives `otherwise`.
   double getFloat(llvm::StringRef key, double otherwise);

@@ -60,6 +60,9 @@ def main(out):
     edit_config(case("missing-field"), num_attention_heads=KeyError)
     llama(case("string-field"))
     edit_config(case("string-field"), num_hidden_layers="2")
+    config, tensors = bundled.make_model("mamba", **SMALL)
+    bundled.write_folder(case("huge-field"), config, tensors)
+    edit_config(case("huge-field"), hidden_size=2**63 - 1)
     llama(case("indivisible"))
     edit_config(case("indivisible"), num_attention_heads=4,
                 num_key_value_heads=3)
