@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/MatmulTiles.h"
 #include "kiln/Codegen/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -71,6 +72,41 @@ FailureOr<linalg::GenericOp> orderLoopsForContiguity(RewriterBase &rewriter,
   return op;
 }
 
+/// The column block of a 2-D weight matmul, loops (m, k, n) with B a
+/// whole 2-D kiln.param (dense, or a `kiln.quant` generic's values): the
+/// largest whole number of register-tile panels that still makes
+/// `maxBlocks` blocks (fewer when there are fewer panels); 0 when the op is
+/// no such matmul or would not be split.
+int64_t weightColumnBlock(linalg::GenericOp op, int64_t maxBlocks) {
+  using utils::IteratorType;
+  if (maxBlocks < 2 || op.getNumLoops() != 3 || op.getNumDpsInits() != 1 ||
+      op.getIteratorTypesArray() !=
+          SmallVector<IteratorType>{IteratorType::parallel,
+                                    IteratorType::reduction,
+                                    IteratorType::parallel})
+    return 0;
+  bool quantized = op->hasAttr("kiln.quant");
+  if (!quantized && !linalg::isaContractionOpInterface(op))
+    return 0;
+  std::optional<ParamColumns> weight =
+      matchParamColumns(op.getDpsInputOperand(1)->get());
+  int64_t n = op.getStaticLoopRanges()[2];
+  if (!weight || weight->size != n ||
+      (quantized != static_cast<bool>(weight->param.getQuant())))
+    return 0;
+  RegisterTile tile = pickRegisterTile(n);
+  if (!tile.cols)
+    return 0;
+  int64_t panels = n / tile.cols;
+  int64_t blocks = std::min(maxBlocks, panels);
+  if (blocks < 2)
+    return 0;
+  int64_t perBlock = panels / blocks;
+  while (panels % perBlock)
+    --perBlock;
+  return perBlock * tile.cols;
+}
+
 struct KilnCpuTileAndParallelizePass
     : public kiln::impl::KilnCpuTileAndParallelizeBase<
           KilnCpuTileAndParallelizePass> {
@@ -118,6 +154,9 @@ struct KilnCpuTileAndParallelizePass
       SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
                                           rewriter.getIndexAttr(0));
       tileSizes[0] = rewriter.getIndexAttr(rank <= 2 ? matmulRows : 1);
+      if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+        if (int64_t block = weightColumnBlock(generic, weightColumnBlocks))
+          tileSizes[2] = rewriter.getIndexAttr(block);
       if (rank > 2 && op.getNumLoops() > 2 &&
           op.getIteratorTypesArray()[1] == utils::IteratorType::parallel) {
         int64_t size = op.getStaticLoopRanges()[1];

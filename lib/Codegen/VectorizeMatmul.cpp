@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/MatmulTiles.h"
 #include "kiln/Codegen/Passes.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,61 +32,38 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// A register tile: `rows` x `cols` accumulators of C.
-struct RegisterTile {
-  int64_t rows = 0, cols = 0;
-};
-
-/// The register tile for `n` output columns: the first of the list whose
-/// width divides `n` (tiles must be static: no masks), or {0, 0}. With
-/// AVX2's 16 vector registers, 12 accumulators keep both FMA pipes busy
-/// (5-cycle latency) and leave room for the B vectors and the broadcast of
-/// A; rows that divide the 32-row blocks of kiln-cpu-tile-and-parallelize
-/// come first, so that only the last block has leftover rows.
-RegisterTile pickRegisterTile(int64_t n) {
-  static constexpr RegisterTile kTiles[] = {
-      {4, 24}, {2, 48}, {6, 16}, {4, 16}, {1, 64}, {1, 32}, {1, 16}, {1, 8}};
-  if (ShapedType::isDynamic(n))
-    return {};
-  for (RegisterTile tile : kTiles)
-    if (n % tile.cols == 0)
-      return tile;
-  return {};
-}
-
 /// Marks a matmul tiled into row groups, waiting for its register tiles.
 constexpr StringLiteral kRowGroupAttr = "kiln.row_group";
 
-/// When B is a weight (a 2-D kiln.param read as [k, n]), rewrites the
-/// matmul to read it cut into [n / columns, k, columns] panels, which
-/// kiln-compile stores contiguously:
-///   C3[m, nb, ni] += A[m, k] * P[nb, k, ni]   (loops m, nb, k, ni)
-/// with C3 the [m, n / columns, columns] view of C. Returns the new op, or
-/// null when B is not such a weight.
-linalg::GenericOp packWeightPanels(RewriterBase &rewriter, linalg::GenericOp op,
-                                   int64_t columns) {
+/// The columns of a weight that `op`, a matmul with loops (m, k, n), reads
+/// as B[k, n]: a 2-D kiln.param, whole or a column block of it.
+std::optional<ParamColumns> matchWeight(linalg::GenericOp op) {
   MLIRContext *ctx = op.getContext();
-  auto weight = op.getDpsInputOperand(1)->get().getDefiningOp<ParamOp>();
   AffineExpr m, k, n;
   bindDims(ctx, m, k, n);
-  if (!weight || weight.getPanels() ||
-      op.getMatchingIndexingMap(op.getDpsInputOperand(1)) !=
+  if (op.getMatchingIndexingMap(op.getDpsInputOperand(1)) !=
           AffineMap::get(3, 0, {k, n}, ctx) ||
       op.getMatchingIndexingMap(op.getDpsInputOperand(0)) !=
           AffineMap::get(3, 0, {m, k}, ctx) ||
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
           AffineMap::get(3, 0, {m, n}, ctx))
-    return nullptr;
-  auto weightType = cast<RankedTensorType>(weight.getType());
-  int64_t rows = weightType.getDimSize(0), cols = weightType.getDimSize(1);
+    return std::nullopt;
+  return matchParamColumns(op.getDpsInputOperand(1)->get());
+}
+
+/// Rewrites a matmul whose B is `weight` to read it cut into
+/// [n / columns, k, columns] panels, which kiln-compile stores
+/// contiguously:
+///   C3[m, nb, ni] += A[m, k] * P[nb, k, ni]   (loops m, nb, k, ni)
+/// with C3 the [m, n / columns, columns] view of C. Returns the new op.
+linalg::GenericOp packWeightPanels(RewriterBase &rewriter, linalg::GenericOp op,
+                                   const ParamColumns &weight,
+                                   int64_t columns) {
+  MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  auto panelType = RankedTensorType::get({cols / columns, rows, columns},
-                                         weightType.getElementType());
-  Value panels = ParamOp::create(
-      rewriter, weight.getLoc(), panelType, weight.getNameAttr(),
-      weight.getTransposedAttr(), rewriter.getI64IntegerAttr(columns),
-      weight.getQuantAttr(), weight.getPartAttr(), weight.getEncodingAttr());
+  Value panels = createParamPanels(rewriter, loc, weight, columns);
+  int64_t cols = weight.size;
 
   Value init = op.getDpsInitOperand(0)->get();
   auto initType = cast<RankedTensorType>(init.getType());
@@ -313,22 +291,14 @@ void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
 // Weight-only quantized matmuls (kiln-quantize)
 //===----------------------------------------------------------------------===//
 
-/// A `[R, N]` quantized-weight param (values, scales or zero points) read
-/// as `[N / columns, R, columns]` panels, or null when `value` is not such a
-/// param.
+/// A `[R, N]` quantized-weight param (values, scales or zero points), or a
+/// column block of one, read as `[N / columns, R, columns]` panels; null
+/// when `value` is no such param.
 Value createQuantPanels(RewriterBase &rewriter, Value value, int64_t columns) {
-  auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
-  if (!param || !param.getQuant() || param.getPanels() ||
-      param.getType().getRank() != 2)
+  std::optional<ParamColumns> weight = matchParamColumns(value);
+  if (!weight || !weight->param.getQuant())
     return nullptr;
-  ArrayRef<int64_t> shape = param.getType().getShape();
-  auto type = RankedTensorType::get({shape[1] / columns, shape[0], columns},
-                                    param.getType().getElementType());
-  return ParamOp::create(rewriter, param.getLoc(), type, param.getNameAttr(),
-                         param.getTransposedAttr(),
-                         rewriter.getI64IntegerAttr(columns),
-                         param.getQuantAttr(), param.getPartAttr(),
-                         /*encoding=*/nullptr);
+  return createParamPanels(rewriter, value.getLoc(), *weight, columns);
 }
 
 /// The panels of one quantized weight, cut `columns` wide.
@@ -484,8 +454,13 @@ LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
   auto quant = op->getAttrOfType<QuantAttr>("kiln.quant");
   Value c = op.getDpsInitOperand(0)->get();
   auto cType = cast<RankedTensorType>(c.getType());
-  RegisterTile tile = pickRegisterTile(cType.getDimSize(1));
-  if (!quant || !tile.cols || !op.hasPureTensorSemantics())
+  // The tile follows from all the weight's columns, as for dense weights.
+  std::optional<ParamColumns> weight =
+      matchParamColumns(op.getDpsInputOperand(1)->get());
+  RegisterTile tile = pickRegisterTile(weight ? weight->fullSize
+                                              : cType.getDimSize(1));
+  if (!quant || !tile.cols || !op.hasPureTensorSemantics() ||
+      cType.getDimSize(1) % tile.cols)
     return success();
   rewriter.setInsertionPoint(op);
   QuantPanels w{quant, nullptr, nullptr, nullptr, tile.cols};
@@ -553,12 +528,20 @@ struct KilnCpuVectorizeMatmulPass
     });
 
     for (linalg::GenericOp op : matmuls) {
-      RegisterTile tile = pickRegisterTile(op.getStaticLoopRanges()[2]);
+      // A weight's tile follows from all its columns, so that the column
+      // blocks of kiln-cpu-tile-and-parallelize read whole panels.
+      int64_t n = op.getStaticLoopRanges()[2];
+      std::optional<ParamColumns> weight = matchWeight(op);
+      RegisterTile tile = pickRegisterTile(weight ? weight->fullSize : n);
+      if (!tile.cols || n % tile.cols) {
+        weight.reset();
+        tile = pickRegisterTile(n);
+      }
       if (!tile.cols)
         continue;
       // Weights are read as contiguous panels of the tile's width.
-      if (linalg::GenericOp packed = packWeightPanels(rewriter, op, tile.cols))
-        op = packed;
+      if (weight)
+        op = packWeightPanels(rewriter, op, *weight, tile.cols);
       if (failed(tileRowGroups(rewriter, op, tile)))
         return signalPassFailure();
     }

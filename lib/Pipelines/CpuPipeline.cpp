@@ -74,7 +74,9 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createKilnLowerToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createKilnCpuTileAndParallelize());
+  KilnCpuTileAndParallelizeOptions tiling;
+  tiling.weightColumnBlocks = options.weightColumnBlocks;
+  pm.addNestedPass<func::FuncOp>(createKilnCpuTileAndParallelize(tiling));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createKilnCpuVectorizeMatmul());
   // No loop-invariant-subset-hoisting: the microkernels already carry their

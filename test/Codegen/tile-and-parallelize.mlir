@@ -106,3 +106,53 @@ func.func @values(%p: tensor<?x?x?xf32>, %v: tensor<?x?x16xf32>, %init: tensor<?
   } -> tensor<?x?x16xf32>
   return %r : tensor<?x?x16xf32>
 }
+
+// -----
+
+// A projection reading a weight: row blocks and column blocks. 768 columns
+// are 32 panels of the 4x24 register tile; 8 blocks of 4 panels (96
+// columns), so that one token still splits 8 ways.
+#A = affine_map<(m, n, k) -> (m, k)>
+#B = affine_map<(m, n, k) -> (k, n)>
+#C = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @weight_columns
+// CHECK: %[[W:.*]] = kiln.param "fc.weight" transposed : tensor<32x768xf32>
+// CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (%{{.*}}, 768) step (16, 96)
+// CHECK: tensor.extract_slice %[[W]][0, %[[J]]] [32, 96] [1, 1] : tensor<32x768xf32> to tensor<32x96xf32>
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK: } -> tensor<?x96xf32>
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]], %[[J]]]
+func.func @weight_columns(%a: tensor<?x32xf32>) -> tensor<?x768xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %a, %c0 : tensor<?x32xf32>
+  %e = tensor.empty(%m) : tensor<?x768xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x768xf32>) -> tensor<?x768xf32>
+  %w = kiln.param "fc.weight" transposed : tensor<32x768xf32>
+  %r = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %w : tensor<?x32xf32>, tensor<32x768xf32>) outs(%f : tensor<?x768xf32>) -> tensor<?x768xf32>
+  return %r : tensor<?x768xf32>
+}
+
+// -----
+
+// Columns that fit no register tile, or a B that is no weight: rows only.
+#A = affine_map<(m, n, k) -> (m, k)>
+#B = affine_map<(m, n, k) -> (k, n)>
+#C = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @no_column_blocks
+// CHECK: scf.forall (%{{[a-z0-9_]+}}) = (0) to (%{{.*}}) step (16)
+// CHECK: scf.forall (%{{[a-z0-9_]+}}) = (0) to (%{{.*}}) step (16)
+func.func @no_column_blocks(%a: tensor<?x32xf32>, %b: tensor<32x768xf32>) -> (tensor<?x36xf32>, tensor<?x768xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %a, %c0 : tensor<?x32xf32>
+  %e = tensor.empty(%m) : tensor<?x36xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x36xf32>) -> tensor<?x36xf32>
+  %w = kiln.param "odd.weight" transposed : tensor<32x36xf32>
+  %r = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %w : tensor<?x32xf32>, tensor<32x36xf32>) outs(%f : tensor<?x36xf32>) -> tensor<?x36xf32>
+  %e2 = tensor.empty(%m) : tensor<?x768xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<?x768xf32>) -> tensor<?x768xf32>
+  %r2 = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %b : tensor<?x32xf32>, tensor<32x768xf32>) outs(%f2 : tensor<?x768xf32>) -> tensor<?x768xf32>
+  return %r, %r2 : tensor<?x36xf32>, tensor<?x768xf32>
+}

@@ -117,3 +117,32 @@ func.func @weight_panels(%a: tensor<?x32xf32>, %c: tensor<?x768xf32>) -> tensor<
   } -> tensor<?x768xf32>
   return %r : tensor<?x768xf32>
 }
+
+// -----
+
+// A column block of a weight (as kiln-cpu-tile-and-parallelize cuts them):
+// the tile follows from all 768 columns (4x24), and the block reads
+// panels [offset / 24, offset / 24 + 4) of the whole weight's panels.
+#A = affine_map<(m, k, n) -> (m, k)>
+#B = affine_map<(m, k, n) -> (k, n)>
+#C = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @weight_column_block
+// CHECK-SAME: %{{.*}}: tensor<?x32xf32>, %[[C:.*]]: tensor<?x96xf32>, %[[OFF:.*]]: index
+// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 24 : tensor<32x32x24xf32>
+// CHECK: %[[FIRST:.*]] = arith.divui %[[OFF]], %c24
+// CHECK: %[[BLOCK:.*]] = tensor.extract_slice %[[P]][%[[FIRST]], 0, 0] [4, 32, 24] [1, 1, 1] : tensor<32x32x24xf32> to tensor<4x32x24xf32>
+// CHECK: tensor.expand_shape %[[C]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 4, 24] : tensor<?x96xf32> into tensor<?x4x24xf32>
+// CHECK: scf.for %[[NB:[a-z0-9_]+]] = %c0 to %c4 step %c1
+// CHECK: tensor.extract_slice %[[BLOCK]][%[[NB]], 0, 0] [1, 32, 24]
+func.func @weight_column_block(%a: tensor<?x32xf32>, %c: tensor<?x96xf32>, %off: index) -> tensor<?x96xf32> {
+  %w = kiln.param "fc.weight" transposed : tensor<32x768xf32>
+  %b = tensor.extract_slice %w[0, %off] [32, 96] [1, 1] : tensor<32x768xf32> to tensor<32x96xf32>
+  %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<?x32xf32>, tensor<32x96xf32>) outs(%c : tensor<?x96xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x96xf32>
+  return %r : tensor<?x96xf32>
+}

@@ -84,6 +84,12 @@ cl::opt<bool> noFlashAttention(
     cl::desc("Lower attention with the reference kernel (score matrix in "
              "memory) instead of the fused online-softmax one"),
     cl::cat(category));
+cl::opt<int64_t> weightColumnBlocks(
+    "weight-column-blocks",
+    cl::desc("Split each weight matmul into this many column blocks as well "
+             "as row blocks, so that one token (decode) runs on every core; "
+             "0 splits rows only"),
+    cl::init(8), cl::cat(category));
 cl::opt<bool> removePadding(
     "remove-padding",
     cl::desc("Run every entry with an attention_mask on its real tokens "
@@ -633,6 +639,7 @@ int main(int argc, char **argv) {
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;
   options.flashAttention = !noFlashAttention;
+  options.weightColumnBlocks = weightColumnBlocks;
   options.sparsify = sparsify;
   options.sparseBlock = sparseBlock;
   options.weights = weightsPath;

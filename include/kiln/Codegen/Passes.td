@@ -30,10 +30,19 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
     block is one sequence, and when the second loop is parallel too it is
     split as well (`matmul-rows` positions of a dynamic dim, one of a static
     one such as heads), so that a batch of one still fills every core.
+
+    A 2-D matmul that reads a weight (a `kiln.param`, dense or quantized)
+    is split into column blocks as well: about `weight-column-blocks` of
+    them, each a whole number of the register tile's weight panels (see
+    `kiln-cpu-vectorize-matmul`), so that a decode step, one row, still
+    streams the weight on every core.
   }];
   let options = [
     Option<"matmulRows", "matmul-rows", "int64_t", /*default=*/"32",
            "Rows of the output per parallel block of a 2-D op">,
+    Option<"weightColumnBlocks", "weight-column-blocks", "int64_t",
+           /*default=*/"8",
+           "Column blocks per weight matmul (at most; 0 or 1: no split)">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",

@@ -49,6 +49,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Lower eligible attentions to the fused online-softmax "
                      "kernel (kiln-lower-to-linalg's flash-attention)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> weightColumnBlocks{
+      *this, "weight-column-blocks",
+      llvm::cl::desc("Column blocks per weight matmul, so that decode "
+                     "steps use every core "
+                     "(kiln-cpu-tile-and-parallelize; 0: rows only)"),
+      llvm::cl::init(8)};
   PassOptions::Option<int64_t> weightAlignment{
       *this, "weight-alignment",
       llvm::cl::desc("Byte alignment of each weight in the weights file"),
