@@ -17,7 +17,17 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
-config.substitutions.append(("%python", config.python_executable))
+python = config.python_executable
+if config.kiln_asan_runtime:
+    # An ASan build (scripts/test-sanitizers): the runtime library that
+    # Python loads through ctypes is instrumented, python3 is not, so
+    # python3 preloads the shared ASan runtime; the interpreter's own
+    # allocations at exit are no Kiln leaks.
+    asan_options = os.environ.get("ASAN_OPTIONS", "")
+    python = (f"env LD_PRELOAD={config.kiln_asan_runtime} "
+              f"ASAN_OPTIONS={asan_options}{':' if asan_options else ''}detect_leaks=0 "
+              f"{python}")
+config.substitutions.append(("%python", python))
 config.substitutions.append(("%kiln_src_root", config.kiln_src_root))
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 config.environment["PYTHONPATH"] = os.path.join(config.kiln_src_root, "python")
