@@ -35,7 +35,14 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "func::FuncOp"> {
     blocks of 8, running max/sum and the output row in `vector<8xf32>`
     registers (no `[q_len, kv_len]` scores: O(head_dim) memory per row),
     the key loop bounded by the causal/window mask so that hidden blocks
-    are skipped, `scf.forall` over (batch, head), GQA by indexing.
+    are skipped, `scf.forall` over (batch, head), GQA by indexing. For
+    decode (at most 4 query rows against at least 256 keys, decided at run
+    time when the lengths are dynamic) the kernel runs split-K instead:
+    `scf.forall` over (batch, 16 key chunks), each task visiting its chunk
+    for every head with the heads innermost, so that it streams whole key
+    and value rows, and leaving a partial (max, sum, output) per row and
+    head; a second `scf.forall` over (batch, head) merges the chunks with
+    the online-softmax rescaling.
   }];
   let options = [
     Option<"flashAttention", "flash-attention", "bool", /*default=*/"true",

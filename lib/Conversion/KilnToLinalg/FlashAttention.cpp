@@ -8,6 +8,15 @@
 // (whole blocks outside the mask are never visited); the key mask hides keys
 // inside a block. Work is split over (batch, head) with scf.forall; query
 // head h reads KV head h / (heads / kv_heads), so GQA never copies K/V.
+//
+// Decode (a few query rows against a long key sequence) runs a second form,
+// chosen at run time: split-K (flash-decoding). Each task takes one
+// sequence's keys in a contiguous chunk and visits them for every head, key
+// block by key block, so that it streams whole [heads, dim] key and value
+// rows instead of one head's strided slice; it leaves a partial state (max,
+// sum, unnormalized output) per row and head, and a second loop merges the
+// chunks' states with the usual rescaling.
+//
 // The reference lowering (Attention.cpp) defines the numbers this must match.
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +40,15 @@ namespace {
 constexpr int64_t kLanes = 8;
 /// Keys per block of the main key loop.
 constexpr int64_t kKeyBlock = 8;
+/// Query rows up to which the split-K form runs (decode steps, short
+/// speculative or chunked continuations).
+constexpr int64_t kSplitKMaxRows = 4;
+/// Keys from which the split-K form runs: below, the chunks are too short
+/// to pay for the merge.
+constexpr int64_t kSplitKMinKeys = 256;
+/// Key chunks per sequence in the split-K form: enough tasks to fill the
+/// cores of a batch of one.
+constexpr int64_t kKeyChunks = 16;
 
 /// The running state of one query row: max, sum and output pieces.
 struct RowState {
@@ -90,6 +108,31 @@ private:
   /// Output row `i` of head `head`, written into `tile` ([q_len, E]).
   Value row(OpBuilder &nb, Value batch, Value head, Value offset, Value limit,
             Value i, Value tile);
+  /// Keys [begin, end) that the masks let row `i` see.
+  std::pair<Value, Value> visibleKeys(OpBuilder &nb, Value offset, Value limit,
+                                      Value i);
+  /// Head `head`'s query row `i`, scaled, in kLanes pieces.
+  SmallVector<Value> scaledQuery(OpBuilder &nb, Value batch, Value head,
+                                 Value i);
+  /// The (batch, head) form: every task runs whole rows of one head.
+  Value buildRowsForm();
+  /// The split-K form, for decode.
+  Value buildSplitKForm();
+  /// Chunk `chunk` of one sequence's keys for every row and head: partial
+  /// states written into `tile` ([q_len, heads, E + 2]: output, max, sum).
+  Value splitKChunk(OpBuilder &nb, Value batch, Value chunk, Value tile);
+  /// Merges the chunks' partial states of row `i`, head `head` into output
+  /// row `i` of `tile` ([q_len, E]).
+  Value mergeChunks(OpBuilder &nb, Value partials, Value batch, Value head,
+                    Value i, Value tile);
+  /// (offset, limit) of sequence `batch`: query row i sits at position
+  /// offset + i and keys [0, limit) exist (0 and kv_len, or in the KV-cache
+  /// form positions[b] and positions[b] + q_len).
+  std::pair<Value, Value> sequenceExtent(OpBuilder &nb, Value batch);
+  /// Scales `out` by 1 / sum and writes it as row `i` of `tile` ([q_len,
+  /// E]); a row with sum 0 (no visible key) gets zeros.
+  Value writeNormalized(OpBuilder &nb, ArrayRef<Value> out, Value sum, Value i,
+                        Value tile);
 
   OpBuilder &b;
   Location loc;
@@ -177,11 +220,9 @@ RowState FlashAttentionBuilder::visitKeys(OpBuilder &nb, Value batch,
   return next;
 }
 
-Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
-                                 Value offset, Value limit, Value i,
-                                 Value tile) {
-  Value kvHead = arith::DivUIOp::create(
-      nb, loc, head, index(nb, config.numHeads / config.numKvHeads));
+SmallVector<Value> FlashAttentionBuilder::scaledQuery(OpBuilder &nb,
+                                                      Value batch, Value head,
+                                                      Value i) {
   Value scale = vector::BroadcastOp::create(nb, loc, lane,
                                             f32Const(nb, config.scale));
   SmallVector<Value> q;
@@ -189,8 +230,13 @@ Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
     q.push_back(arith::MulFOp::create(
         nb, loc, read(nb, query, {batch, i, head, index(nb, c * kLanes)}),
         scale));
+  return q;
+}
 
-  // Keys [begin, end) can be visible to this row.
+std::pair<Value, Value> FlashAttentionBuilder::visibleKeys(OpBuilder &nb,
+                                                           Value offset,
+                                                           Value limit,
+                                                           Value i) {
   Value position = arith::AddIOp::create(nb, loc, offset, i);
   Value end = limit, begin = index(nb, 0);
   MaskKind kind = config.mask.getKind();
@@ -206,6 +252,35 @@ Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
     begin = arith::SelectOp::create(
         nb, loc, past, arith::SubIOp::create(nb, loc, reach, window), begin);
   }
+  return {begin, end};
+}
+
+Value FlashAttentionBuilder::writeNormalized(OpBuilder &nb,
+                                             ArrayRef<Value> out, Value sum,
+                                             Value i, Value tile) {
+  Value live = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OGT, sum,
+                                     f32Const(nb, 0.0));
+  Value inverse = arith::SelectOp::create(
+      nb, loc, live, arith::DivFOp::create(nb, loc, f32Const(nb, 1.0), sum),
+      f32Const(nb, 0.0));
+  Value inverseVector = vector::BroadcastOp::create(nb, loc, lane, inverse);
+  for (auto [c, piece] : llvm::enumerate(out)) {
+    Value scaled = arith::MulFOp::create(nb, loc, piece, inverseVector);
+    tile = vector::TransferWriteOp::create(nb, loc, scaled, tile,
+                                           ValueRange{i, index(nb, c * kLanes)},
+                                           ArrayRef<bool>{true})
+               .getResult();
+  }
+  return tile;
+}
+
+Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
+                                 Value offset, Value limit, Value i,
+                                 Value tile) {
+  Value kvHead = arith::DivUIOp::create(
+      nb, loc, head, index(nb, config.numHeads / config.numKvHeads));
+  SmallVector<Value> q = scaledQuery(nb, batch, head, i);
+  auto [begin, end] = visibleKeys(nb, offset, limit, i);
   Value span = arith::SubIOp::create(nb, loc, end, begin);
   Value blocks = arith::MulIOp::create(
       nb, loc,
@@ -230,48 +305,199 @@ Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
   };
   state = keyLoop(begin, middle, kKeyBlock, state);
   state = keyLoop(middle, end, 1, state);
-
-  // A row that saw no visible key has sum 0 and outputs zeros.
-  Value live = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OGT,
-                                     state.sum, f32Const(nb, 0.0));
-  Value inverse = arith::SelectOp::create(
-      nb, loc, live,
-      arith::DivFOp::create(nb, loc, f32Const(nb, 1.0), state.sum),
-      f32Const(nb, 0.0));
-  Value inverseVector = vector::BroadcastOp::create(nb, loc, lane, inverse);
-  for (auto [c, piece] : llvm::enumerate(state.out)) {
-    Value scaled = arith::MulFOp::create(nb, loc, piece, inverseVector);
-    tile = vector::TransferWriteOp::create(nb, loc, scaled, tile,
-                                           ValueRange{i, index(nb, c * kLanes)},
-                                           ArrayRef<bool>{true})
-               .getResult();
-  }
-  return tile;
+  return writeNormalized(nb, state.out, state.sum, i, tile);
 }
 
-Value FlashAttentionBuilder::build() {
+std::pair<Value, Value> FlashAttentionBuilder::sequenceExtent(OpBuilder &nb,
+                                                              Value batch) {
+  // In the KV-cache form query i sits at positions[b] + i and only keys
+  // below positions[b] + q_len exist yet.
+  if (!positions)
+    return {index(nb, 0), getDimValue(nb, loc, key, 1)};
+  Value offset = extractAsIndex(nb, loc, positions, ValueRange{batch});
+  return {offset, arith::AddIOp::create(nb, loc, offset,
+                                        getDimValue(nb, loc, query, 1))};
+}
+
+Value FlashAttentionBuilder::splitKChunk(OpBuilder &nb, Value batch,
+                                         Value chunk, Value tile) {
+  std::pair<Value, Value> extent = sequenceExtent(nb, batch);
+  Value offset = extent.first, limit = extent.second;
+  // Chunk c holds keys [c * size, (c + 1) * size) of [0, limit).
+  Value size = arith::CeilDivUIOp::create(nb, loc, limit,
+                                          index(nb, kKeyChunks));
+  Value chunkBegin = arith::MinUIOp::create(
+      nb, loc, arith::MulIOp::create(nb, loc, chunk, size), limit);
+  Value chunkEnd = arith::MinUIOp::create(
+      nb, loc, arith::AddIOp::create(nb, loc, chunkBegin, size), limit);
+  Value qLen = getDimValue(nb, loc, query, 1);
+  int64_t pieces = valueDim / kLanes;
+  Value groupSize = index(nb, config.numHeads / config.numKvHeads);
+  Value heads = index(nb, config.numHeads);
+  Value zero = index(nb, 0), one = index(nb, 1);
+
+  // State of (row i, head h) in tile[i, h, :]: output pieces, then max, sum.
+  auto loadState = [&](OpBuilder &sb, Value t, Value i, Value h) {
+    RowState state;
+    for (int64_t c = 0; c < pieces; ++c)
+      state.out.push_back(vector::TransferReadOp::create(
+          sb, loc, lane, t, ValueRange{i, h, index(sb, c * kLanes)},
+          f32Const(sb, 0.0), ArrayRef<bool>{true}));
+    state.max = tensor::ExtractOp::create(
+        sb, loc, t, ValueRange{i, h, index(sb, valueDim)});
+    state.sum = tensor::ExtractOp::create(
+        sb, loc, t, ValueRange{i, h, index(sb, valueDim + 1)});
+    return state;
+  };
+  auto storeState = [&](OpBuilder &sb, Value t, Value i, Value h,
+                        const RowState &state) {
+    for (auto [c, piece] : llvm::enumerate(state.out))
+      t = vector::TransferWriteOp::create(
+              sb, loc, piece, t, ValueRange{i, h, index(sb, c * kLanes)},
+              ArrayRef<bool>{true})
+              .getResult();
+    t = tensor::InsertOp::create(sb, loc, state.max, t,
+                                 ValueRange{i, h, index(sb, valueDim)});
+    return tensor::InsertOp::create(sb, loc, state.sum, t,
+                                    ValueRange{i, h, index(sb, valueDim + 1)})
+        .getResult();
+  };
+  // Visits keys [from, to) in steps of `step` for every head: the heads are
+  // the inner loop, so each step reads whole key and value rows.
+  auto keyLoop = [&](OpBuilder &lb, Value i, Value from, Value to,
+                     int64_t step, Value t) {
+    return scf::ForOp::create(
+               lb, loc, from, to, index(lb, step), ValueRange{t},
+               [&](OpBuilder &jb, Location, Value j, ValueRange jIter) {
+                 auto headLoop = scf::ForOp::create(
+                     jb, loc, zero, heads, one, jIter,
+                     [&](OpBuilder &hb, Location, Value h, ValueRange hIter) {
+                       Value kvHead =
+                           arith::DivUIOp::create(hb, loc, h, groupSize);
+                       SmallVector<Value> q = scaledQuery(hb, batch, h, i);
+                       RowState next =
+                           visitKeys(hb, batch, kvHead, q, j, step,
+                                     loadState(hb, hIter[0], i, h));
+                       scf::YieldOp::create(
+                           hb, loc, storeState(hb, hIter[0], i, h, next));
+                     });
+                 scf::YieldOp::create(jb, loc, headLoop.getResults());
+               })
+        .getResult(0);
+  };
+  auto rows = scf::ForOp::create(
+      nb, loc, zero, qLen, one, ValueRange{tile},
+      [&](OpBuilder &rb, Location, Value i, ValueRange rIter) {
+        // Every head starts empty: max -inf, sum 0, output 0.
+        RowState empty;
+        empty.max = f32Const(rb, -INFINITY);
+        empty.sum = f32Const(rb, 0.0);
+        empty.out.assign(pieces, vector::BroadcastOp::create(
+                                     rb, loc, lane, f32Const(rb, 0.0)));
+        Value t = scf::ForOp::create(
+                      rb, loc, zero, heads, one, rIter,
+                      [&](OpBuilder &hb, Location, Value h, ValueRange hIter) {
+                        scf::YieldOp::create(
+                            hb, loc, storeState(hb, hIter[0], i, h, empty));
+                      })
+                      .getResult(0);
+        // The keys of this chunk that row i sees.
+        auto [begin, end] = visibleKeys(rb, offset, limit, i);
+        Value from = arith::MaxUIOp::create(rb, loc, begin, chunkBegin);
+        Value to = arith::MaxUIOp::create(
+            rb, loc, from, arith::MinUIOp::create(rb, loc, end, chunkEnd));
+        Value span = arith::SubIOp::create(rb, loc, to, from);
+        Value middle = arith::AddIOp::create(
+            rb, loc, from,
+            arith::MulIOp::create(
+                rb, loc,
+                arith::DivUIOp::create(rb, loc, span, index(rb, kKeyBlock)),
+                index(rb, kKeyBlock)));
+        t = keyLoop(rb, i, from, middle, kKeyBlock, t);
+        t = keyLoop(rb, i, middle, to, 1, t);
+        scf::YieldOp::create(rb, loc, t);
+      });
+  return rows.getResult(0);
+}
+
+Value FlashAttentionBuilder::mergeChunks(OpBuilder &nb, Value partials,
+                                         Value batch, Value head, Value i,
+                                         Value tile) {
+  int64_t pieces = valueDim / kLanes;
+  Value zero = index(nb, 0), one = index(nb, 1);
+  Value chunks = index(nb, kKeyChunks);
+  auto scalar = [&](OpBuilder &sb, Value chunk, int64_t at) -> Value {
+    return tensor::ExtractOp::create(
+        sb, loc, partials,
+        ValueRange{batch, chunk, i, head, index(sb, at)});
+  };
+  // The largest chunk max; -inf when no chunk saw a visible key.
+  Value max =
+      scf::ForOp::create(nb, loc, zero, chunks, one,
+                         ValueRange{f32Const(nb, -INFINITY)},
+                         [&](OpBuilder &cb, Location, Value c,
+                             ValueRange iter) {
+                           scf::YieldOp::create(
+                               cb, loc,
+                               ValueRange{arith::MaximumFOp::create(
+                                   cb, loc, iter[0],
+                                   scalar(cb, c, valueDim))});
+                         })
+          .getResult(0);
+  Value allHidden = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
+                                          max, f32Const(nb, -INFINITY));
+  Value shift =
+      arith::SelectOp::create(nb, loc, allHidden, f32Const(nb, 0.0), max);
+  SmallVector<Value> init = {f32Const(nb, 0.0)};
+  init.append(pieces,
+              vector::BroadcastOp::create(nb, loc, lane, f32Const(nb, 0.0)));
+  auto merged = scf::ForOp::create(
+      nb, loc, zero, chunks, one, init,
+      [&](OpBuilder &cb, Location, Value c, ValueRange iter) {
+        // An empty chunk has max -inf and weight exp(-inf) = 0.
+        Value weight = math::ExpOp::create(
+            cb, loc,
+            arith::SubFOp::create(cb, loc, scalar(cb, c, valueDim), shift));
+        SmallVector<Value> next = {arith::AddFOp::create(
+            cb, loc, iter[0],
+            arith::MulFOp::create(cb, loc, scalar(cb, c, valueDim + 1),
+                                  weight))};
+        Value weights = vector::BroadcastOp::create(cb, loc, lane, weight);
+        for (int64_t p = 0; p < pieces; ++p) {
+          Value piece = vector::TransferReadOp::create(
+              cb, loc, lane, partials,
+              ValueRange{batch, c, i, head, index(cb, p * kLanes)},
+              f32Const(cb, 0.0), ArrayRef<bool>{true});
+          next.push_back(
+              vector::FMAOp::create(cb, loc, piece, weights, iter[1 + p]));
+        }
+        scf::YieldOp::create(cb, loc, next);
+      });
+  SmallVector<Value> out(merged.getResults().begin() + 1,
+                         merged.getResults().end());
+  return writeNormalized(nb, out, merged.getResult(0), i, tile);
+}
+
+/// A [batch, q_len, heads, E] result: (batch, head) tasks, each writing its
+/// [q_len, E] slice through `body(nb, batch, head, tile)`.
+static Value perBatchAndHead(
+    OpBuilder &b, Location loc, Value query, int64_t numHeads,
+    int64_t valueDim,
+    function_ref<Value(OpBuilder &, Value, Value, Value)> body) {
+  Type f32 = b.getF32Type();
   Value batchSize = getDimValue(b, loc, query, 0);
   Value qLen = getDimValue(b, loc, query, 1);
-  Value kvLen = getDimValue(b, loc, key, 1);
   SmallVector<OpFoldResult> outSizes = {batchSize, qLen,
-                                        b.getIndexAttr(config.numHeads),
+                                        b.getIndexAttr(numHeads),
                                         b.getIndexAttr(valueDim)};
   Value out = emptyTensor(b, loc, outSizes, f32);
   SmallVector<OpFoldResult> lower = {b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> upper = {batchSize,
-                                     b.getIndexAttr(config.numHeads)};
+  SmallVector<OpFoldResult> upper = {batchSize, b.getIndexAttr(numHeads)};
   SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1)};
   auto forall = scf::ForallOp::create(
       b, loc, lower, upper, steps, ValueRange{out}, std::nullopt,
       [&](OpBuilder &nb, Location, ValueRange args) {
         Value batch = args[0], head = args[1], shared = args[2];
-        // In the KV-cache form query i sits at positions[b] + i and only
-        // keys below positions[b] + q_len exist yet.
-        Value offset = index(nb, 0), limit = kvLen;
-        if (positions) {
-          offset = extractAsIndex(nb, loc, positions, ValueRange{batch});
-          limit = arith::AddIOp::create(nb, loc, offset, qLen);
-        }
         SmallVector<OpFoldResult> sliceOffsets = {batch, nb.getIndexAttr(0),
                                                   head, nb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sliceSizes = {
@@ -282,20 +508,113 @@ Value FlashAttentionBuilder::build() {
             RankedTensorType::get({ShapedType::kDynamic, valueDim}, f32);
         Value tile = tensor::ExtractSliceOp::create(
             nb, loc, tileType, shared, sliceOffsets, sliceSizes, unit);
-        auto rows = scf::ForOp::create(
-            nb, loc, index(nb, 0), qLen, index(nb, 1), ValueRange{tile},
-            [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
-              scf::YieldOp::create(
-                  rb, loc,
-                  row(rb, batch, head, offset, limit, i, iter[0]));
-            });
+        Value result = body(nb, batch, head, tile);
         auto terminator = scf::InParallelOp::create(nb, loc);
         nb.setInsertionPointToStart(terminator.getBody());
-        tensor::ParallelInsertSliceOp::create(nb, loc, rows.getResult(0),
-                                              shared, sliceOffsets, sliceSizes,
-                                              unit);
+        tensor::ParallelInsertSliceOp::create(nb, loc, result, shared,
+                                              sliceOffsets, sliceSizes, unit);
       });
   return forall.getResult(0);
+}
+
+Value FlashAttentionBuilder::buildRowsForm() {
+  return perBatchAndHead(
+      b, loc, query, config.numHeads, valueDim,
+      [&](OpBuilder &nb, Value batch, Value head, Value tile) {
+        std::pair<Value, Value> extent = sequenceExtent(nb, batch);
+        Value offset = extent.first, limit = extent.second;
+        return scf::ForOp::create(
+                   nb, loc, index(nb, 0), getDimValue(nb, loc, query, 1),
+                   index(nb, 1), ValueRange{tile},
+                   [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
+                     scf::YieldOp::create(
+                         rb, loc,
+                         row(rb, batch, head, offset, limit, i, iter[0]));
+                   })
+            .getResult(0);
+      });
+}
+
+Value FlashAttentionBuilder::buildSplitKForm() {
+  // Partial states: [batch, chunk, q_len, heads, E + 2] (output, max, sum).
+  Value batchSize = getDimValue(b, loc, query, 0);
+  Value qLen = getDimValue(b, loc, query, 1);
+  int64_t width = valueDim + 2;
+  SmallVector<OpFoldResult> sizes = {
+      batchSize, b.getIndexAttr(kKeyChunks), qLen,
+      b.getIndexAttr(config.numHeads), b.getIndexAttr(width)};
+  Value partials = emptyTensor(b, loc, sizes, f32);
+  SmallVector<OpFoldResult> lower = {b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> upper = {batchSize, b.getIndexAttr(kKeyChunks)};
+  SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  auto forall = scf::ForallOp::create(
+      b, loc, lower, upper, steps, ValueRange{partials}, std::nullopt,
+      [&](OpBuilder &nb, Location, ValueRange args) {
+        Value batch = args[0], chunk = args[1], shared = args[2];
+        SmallVector<OpFoldResult> offsets = {batch, chunk, nb.getIndexAttr(0),
+                                             nb.getIndexAttr(0),
+                                             nb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> tileSizes = {
+            nb.getIndexAttr(1), nb.getIndexAttr(1), qLen,
+            nb.getIndexAttr(config.numHeads), nb.getIndexAttr(width)};
+        SmallVector<OpFoldResult> unit(5, nb.getIndexAttr(1));
+        auto tileType = RankedTensorType::get(
+            {ShapedType::kDynamic, config.numHeads, width}, f32);
+        Value tile = tensor::ExtractSliceOp::create(
+            nb, loc, tileType, shared, offsets, tileSizes, unit);
+        Value result = splitKChunk(nb, batch, chunk, tile);
+        auto terminator = scf::InParallelOp::create(nb, loc);
+        nb.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(nb, loc, result, shared, offsets,
+                                              tileSizes, unit);
+      });
+  Value merged = forall.getResult(0);
+  return perBatchAndHead(
+      b, loc, query, config.numHeads, valueDim,
+      [&](OpBuilder &nb, Value batch, Value head, Value tile) {
+        return scf::ForOp::create(
+                   nb, loc, index(nb, 0), getDimValue(nb, loc, query, 1),
+                   index(nb, 1), ValueRange{tile},
+                   [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
+                     scf::YieldOp::create(rb, loc,
+                                          mergeChunks(rb, merged, batch, head,
+                                                      i, iter[0]));
+                   })
+            .getResult(0);
+      });
+}
+
+Value FlashAttentionBuilder::build() {
+  auto qType = cast<RankedTensorType>(query.getType());
+  auto kType = cast<RankedTensorType>(key.getType());
+  int64_t qLen = qType.getDimSize(1), kvLen = kType.getDimSize(1);
+  bool mayDecode = ShapedType::isDynamic(qLen) || qLen <= kSplitKMaxRows;
+  bool mayBeLong = ShapedType::isDynamic(kvLen) || kvLen >= kSplitKMinKeys;
+  if (!mayDecode || !mayBeLong)
+    return buildRowsForm();
+  if (!ShapedType::isDynamic(qLen) && !ShapedType::isDynamic(kvLen))
+    return buildSplitKForm();
+  // Chosen per call: split-K for few rows against many keys.
+  Value fewRows = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ule, getDimValue(b, loc, query, 1),
+      index(b, kSplitKMaxRows));
+  Value manyKeys = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::uge, getDimValue(b, loc, key, 1),
+      index(b, kSplitKMinKeys));
+  Value decode = arith::AndIOp::create(b, loc, fewRows, manyKeys);
+  auto choice = scf::IfOp::create(
+      b, loc, decode,
+      [&](OpBuilder &tb, Location) {
+        FlashAttentionBuilder split(tb, loc, config, query, key, value,
+                                    keyMask, positions);
+        scf::YieldOp::create(tb, loc, split.buildSplitKForm());
+      },
+      [&](OpBuilder &eb, Location) {
+        FlashAttentionBuilder rows(eb, loc, config, query, key, value,
+                                   keyMask, positions);
+        scf::YieldOp::create(eb, loc, rows.buildRowsForm());
+      });
+  return choice.getResult(0);
 }
 
 } // namespace

@@ -109,6 +109,75 @@ def masks_reference(inputs, weights):
     }
 
 
+# --- decode: a few query rows against many keys ----------------------------------------
+
+# The fused kernel runs split-K (key chunks, merged afterwards) for at most 4
+# query rows against at least 256 keys, its row form otherwise: shapes on
+# both sides of both bounds.
+DECODE_SHAPES = [dict(batch=1, q_seq=1, kv_seq=300), dict(batch=3, q_seq=1, kv_seq=513),
+                 dict(batch=2, q_seq=4, kv_seq=256), dict(batch=1, q_seq=3, kv_seq=1000),
+                 dict(batch=2, q_seq=5, kv_seq=300), dict(batch=1, q_seq=1, kv_seq=255),
+                 dict(batch=1, q_seq=2, kv_seq=17)]
+DECODE_OUTPUTS = {
+    # name: (key, value, extra operands, kv heads, attributes)
+    "none_mha": ("%k4", "%v4", "", 4, "mask <none>"),
+    "causal_gqa": ("%k", "%v", "", 2, "mask <causal>"),
+    "padding_mqa": ("%k1", "%v1", "key_mask %key_mask", 1, "mask <padding>"),
+    "sliding_window": ("%k", "%v", "", 2, f"mask <sliding_window {WINDOW}>"),
+}
+
+
+def decode_build(rng):
+    qdims, kdims = ["batch", "q_seq", "", ""], ["batch", "kv_seq", "", ""]
+    q = ttype(BS + [H, D])
+    kv = {n: ttype(BS + [n, D]) for n in (1, 2, 4)}
+    m = ttype(BS, "i64")
+    body = []
+    for i, (name, (k, v, extra, kvh, attrs)) in enumerate(DECODE_OUTPUTS.items()):
+        types = [q, kv[kvh], kv[kvh]] + ([m] if extra else [])
+        body.append(f"  %o{i} = kiln.attention %q, {k}, {v} {extra} heads {H} "
+                    f"kv_heads {kvh} {attrs} : ({', '.join(types)}) -> {q}")
+    args = [arg("q", BS + [H, D], dims=qdims)]
+    for n, suffix in ((4, "4"), (2, ""), (1, "1")):
+        args += [arg("k" + suffix, BS + [n, D], dims=kdims),
+                 arg("v" + suffix, BS + [n, D], dims=kdims)]
+    args.append(arg("key_mask", BS, "i64", dims=["batch", "kv_seq"]))
+    mlir = func(args, [result(n, BS + [H, D], dims=qdims) for n in DECODE_OUTPUTS],
+                body, [(f"o{i}", q) for i in range(len(DECODE_OUTPUTS))])
+    return mlir, {}
+
+
+def decode_inputs(rng, shape, weights):
+    b, sq, sk = shape["batch"], shape["q_seq"], shape["kv_seq"]
+    out = {"q": normal(rng, (b, sq, H, D))}
+    for n, suffix in ((4, "4"), (2, ""), (1, "1")):
+        out["k" + suffix] = normal(rng, (b, sk, n, D))
+        out["v" + suffix] = normal(rng, (b, sk, n, D))
+    # Sequence 0 sees every key, the last one none (-> zeros), others a prefix.
+    lengths = [sk, (2 * sk) // 3, 0][:b] if b > 1 else [sk - 1]
+    out["key_mask"] = np.stack([np.arange(sk) < n for n in lengths]).astype(np.int64)
+    return out
+
+
+def decode_reference(inputs, weights):
+    """sdpa with query i against keys j: no mask; causal j <= i (the mask
+    aligned at the first key, as kiln.attention defines it without a cache);
+    padding key_mask with MQA; sliding window i - w < j <= i."""
+    x = {k: t64(v) for k, v in inputs.items() if k != "key_mask"}
+    b, sq = inputs["q"].shape[:2]
+    sk = inputs["k"].shape[1]
+    i, j = torch.arange(sq)[:, None], torch.arange(sk)[None, :]
+    causal = (j <= i)[None]
+    keys = torch.from_numpy(inputs["key_mask"] != 0)[:, None, :]
+    q = x["q"]
+    return {
+        "none_mha": sdpa(q, x["k4"], x["v4"], torch.ones(1, sq, sk, dtype=torch.bool)),
+        "causal_gqa": sdpa(q, x["k"], x["v"], causal),
+        "padding_mqa": sdpa(q, x["k1"], x["v1"], keys.expand(b, sq, sk)),
+        "sliding_window": sdpa(q, x["k"], x["v"], causal & (j > i - WINDOW)[None]),
+    }
+
+
 # --- packed (varlen) layout ---------------------------------------------------------
 
 VARLEN_SHAPES = [dict(lengths=[1]), dict(lengths=[7]), dict(lengths=[37, 1, 129]),
@@ -162,7 +231,10 @@ CACHE_SHAPES = [dict(batch=1, seq=1, positions=[0]), dict(batch=1, seq=1, positi
                 dict(batch=3, seq=1, positions=[0, 9, 128]),
                 dict(batch=3, seq=7, positions=[0, 3, 40]),
                 dict(batch=1, seq=37, positions=[5]),
-                dict(batch=3, seq=129, positions=[0, 1, 20])]
+                dict(batch=3, seq=129, positions=[0, 1, 20]),
+                # Decode against long caches (the split-K form).
+                dict(batch=2, seq=1, positions=[700, 3]),
+                dict(batch=1, seq=4, positions=[300])]
 CACHE_WINDOW = 6
 
 
@@ -227,6 +299,8 @@ def cache_reference(inputs, weights):
 CASES = {
     "attention_masks": Case("attention_masks", masks_build, masks_inputs,
                             masks_reference, shapes=SHAPES),
+    "attention_decode": Case("attention_decode", decode_build, decode_inputs,
+                             decode_reference, shapes=DECODE_SHAPES),
     "attention_varlen": Case("attention_varlen", varlen_build, varlen_inputs,
                              varlen_reference, shapes=VARLEN_SHAPES),
     "attention_kv_cache": Case("attention_kv_cache", cache_build, cache_inputs,
