@@ -8,6 +8,10 @@ materialised softmax(Q K^T) V, same inputs, same machine. Prints medians,
 ratios and the peak memory the score matrix would need.
 
   /usr/bin/python3 bench/attention.py [--seqs 512,2048] [--threads 2]
+
+With --decode 2048,8192 it times a decode step instead: one query against
+a K/V cache of each length, Kiln (the split-K form) at 1 thread and at
+--threads, and PyTorch at --threads.
 """
 
 import argparse
@@ -33,6 +37,58 @@ def model(causal):
             f'%v: {t} {{kiln.name = "v"}}) -> ({t} {{kiln.name = "out"}}) {{\n'
             f"  %o = kiln.attention %q, %k, %v heads {HEADS} kv_heads {HEADS}{mask}"
             f" : ({t}, {t}, {t}) -> {t}\n  return %o : {t}\n}}\n")
+
+
+def decode_model():
+    """One attention whose query and keys have lengths of their own."""
+    t = f"tensor<?x?x{HEADS}x{DIM}xf32>"
+    def arg(name, seq):
+        return (f'%{name}: {t} {{kiln.name = "{name}", '
+                f'kiln.dims = ["batch", "{seq}", "", ""]}}')
+    return (f'func.func @forward({arg("q", "q_len")}, {arg("k", "kv_len")}, '
+            f'{arg("v", "kv_len")}) -> ({t} {{kiln.name = "out", '
+            f'kiln.dims = ["batch", "q_len", "", ""]}}) {{\n'
+            f"  %o = kiln.attention %q, %k, %v heads {HEADS} kv_heads {HEADS}"
+            f" : ({t}, {t}, {t}) -> {t}\n  return %o : {t}\n}}\n")
+
+
+def bench_decode(keys, args, work):
+    """One query against `keys` cached keys: Kiln (split-K) at 1 thread and
+    at --threads, PyTorch at --threads; GB/s counts K and V read once."""
+    src = os.path.join(work, "decode.mlir")
+    with open(src, "w") as f:
+        f.write(decode_model())
+    out = os.path.join(work, "decode")
+    subprocess.run([tool("kiln-compile"), src, "-o", out, "--quiet"], check=True)
+    print(f"# decode: 1 query vs a cache of K/V [1, S, {HEADS}, {DIM}], medians of "
+          f"{args.iterations}")
+    for s in keys:
+        rng = np.random.default_rng(s)
+        arrays = {"q": rng.standard_normal((1, 1, HEADS, DIM)).astype(np.float32)}
+        for n in "kv":
+            arrays[n] = rng.standard_normal((1, s, HEADS, DIM)).astype(np.float32)
+        inputs = {}
+        for n, a in arrays.items():
+            inputs[n] = os.path.join(work, f"d{n}.npy")
+            np.save(inputs[n], a)
+        one = kiln_ms(out, inputs, 1, args.iterations, work)
+        many = kiln_ms(out, inputs, args.threads, args.iterations, work)
+        q, k, v = (torch.from_numpy(arrays[n]).transpose(1, 2) for n in "qkv")
+        def run():
+            return ((q @ k.transpose(-1, -2)) / DIM ** 0.5).softmax(-1) @ v
+        samples = []
+        with torch.no_grad():
+            run()
+            for _ in range(args.iterations):
+                start = time.perf_counter()
+                run()
+                samples.append((time.perf_counter() - start) * 1e3)
+        t_ms = statistics.median(samples)
+        gbytes = 2 * s * HEADS * DIM * 4 / 1e9
+        print(f"decode keys {s:6}  kiln 1 thread {one:7.3f} ms   kiln {args.threads} threads "
+              f"{many:7.3f} ms ({gbytes / many * 1e3:5.1f} GB/s)   {args.threads} vs 1 thread "
+              f"{one / many:5.2f}x   torch {t_ms:7.3f} ms   torch/kiln {t_ms / many:5.2f}x",
+              flush=True)
 
 
 def kiln_ms(out, inputs, threads, iterations, workdir):
@@ -68,11 +124,17 @@ def main():
     parser.add_argument("--seqs", default="512,2048")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--decode", default="",
+                        help="cache lengths for the decode benchmark (e.g. 2048,8192); "
+                        "with it, only decode runs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"# {HEADS} heads x {DIM}, batch 1, {args.threads} threads, medians of "
           f"{args.iterations}")
     with tempfile.TemporaryDirectory() as work:
+        if args.decode:
+            bench_decode([int(x) for x in args.decode.split(",")], args, work)
+            return
         for causal in (False, True):
             src = os.path.join(work, f"att{causal}.mlir")
             with open(src, "w") as f:

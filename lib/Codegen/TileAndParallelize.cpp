@@ -88,6 +88,11 @@ int64_t weightColumnBlock(linalg::GenericOp op, int64_t maxBlocks) {
   bool quantized = op->hasAttr("kiln.quant");
   if (!quantized && !linalg::isaContractionOpInterface(op))
     return 0;
+  // B (or the quantized values) must be read with its columns along n.
+  AffineMap bMap = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
+  if (bMap.getNumResults() != 2 ||
+      bMap.getResult(1) != getAffineDimExpr(2, op.getContext()))
+    return 0;
   std::optional<ParamColumns> weight =
       matchParamColumns(op.getDpsInputOperand(1)->get());
   int64_t n = op.getStaticLoopRanges()[2];
