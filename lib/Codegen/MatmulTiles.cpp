@@ -15,11 +15,11 @@ using namespace mlir::kiln;
 RegisterTile mlir::kiln::pickRegisterTile(int64_t n) {
   // With AVX2's 16 vector registers, 12 accumulators keep both FMA pipes
   // busy (5-cycle latency) and leave room for the B vectors and the
-  // broadcast of A; rows that divide the 32-row blocks of
-  // kiln-cpu-tile-and-parallelize come first, so that only the last block
-  // has leftover rows.
+  // broadcast of A. Every row count divides the 32-row blocks of
+  // kiln-cpu-tile-and-parallelize, so that only a matmul's last block has
+  // leftover rows (done by one-row tiles, which are latency-bound).
   static constexpr RegisterTile kTiles[] = {
-      {4, 24}, {2, 48}, {6, 16}, {4, 16}, {1, 64}, {1, 32}, {1, 16}, {1, 8}};
+      {4, 24}, {2, 48}, {4, 16}, {1, 64}, {1, 32}, {1, 16}, {1, 8}};
   if (ShapedType::isDynamic(n))
     return {};
   for (RegisterTile tile : kTiles)

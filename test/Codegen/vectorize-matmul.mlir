@@ -1,37 +1,37 @@
 // RUN: kiln-opt %s --kiln-cpu-vectorize-matmul --canonicalize --split-input-file | FileCheck %s
 
-// 128 columns: 6 x 16 register tiles (12 accumulators of 8 lanes). Loops:
-// columns, then groups of 6 rows up to the last full group, then the
-// leftover rows one at a time. In a full group, the k loop carries the 12
+// 128 columns: 4 x 16 register tiles (8 accumulators of 8 lanes). Loops:
+// columns, then groups of 4 rows up to the last full group, then the
+// leftover rows one at a time. In a full group, the k loop carries the 8
 // accumulators; each step loads two 8-lane pieces of a row of B and, per
 // row, broadcasts A[row, k] into two FMAs.
 
 #A = affine_map<(m, k, n) -> (m, k)>
 #B = affine_map<(m, k, n) -> (k, n)>
 #C = affine_map<(m, k, n) -> (m, n)>
-// CHECK: #[[$FULL:.*]] = affine_map<()[s0] -> ((s0 floordiv 6) * 6)>
+// CHECK: #[[$FULL:.*]] = affine_map<()[s0] -> ((s0 floordiv 4) * 4)>
 // CHECK-LABEL: func.func @matmul
 // CHECK-SAME: (%[[A:.*]]: tensor<?x32xf32>, %[[B:.*]]: tensor<32x128xf32>, %[[C:.*]]: tensor<?x128xf32>)
 // CHECK: %[[M:[a-z0-9_]+]] = tensor.dim %[[A]], %c0
 // CHECK: scf.for %[[N:[a-z0-9_]+]] = %c0 to %c128 step %c16
 // CHECK: %[[END:[0-9]+]] = affine.apply #[[$FULL]]()[%[[M]]]
-// CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %[[END]] step %c6
+// CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %[[END]] step %c4
 // CHECK: %[[BT:.*]] = tensor.extract_slice %[[B]][0, %[[N]]] [32, 16] [1, 1]
-// CHECK: %[[CT:.*]] = tensor.extract_slice %{{.*}}[%[[ROW]], %[[N]]] [6, 16] [1, 1] : tensor<?x128xf32> to tensor<6x16xf32>
-// CHECK: %[[AT:.*]] = tensor.extract_slice %[[A]][%[[ROW]], 0] [6, 32] [1, 1]
-// CHECK-COUNT-12: vector.transfer_read %[[CT]]{{.*}} : tensor<6x16xf32>, vector<8xf32>
-// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c32 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: %[[CT:.*]] = tensor.extract_slice %{{.*}}[%[[ROW]], %[[N]]] [4, 16] [1, 1] : tensor<?x128xf32> to tensor<4x16xf32>
+// CHECK: %[[AT:.*]] = tensor.extract_slice %[[A]][%[[ROW]], 0] [4, 32] [1, 1]
+// CHECK-COUNT-8: vector.transfer_read %[[CT]]{{.*}} : tensor<4x16xf32>, vector<8xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c32 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: %[[B0:.*]] = vector.transfer_read %[[BT]][%[[K]], %c0]
 // CHECK: %[[B1:.*]] = vector.transfer_read %[[BT]][%[[K]], %c8]
 // CHECK: %[[A0:.*]] = tensor.extract %[[AT]][%c0, %[[K]]]
 // CHECK: %[[S0:.*]] = vector.broadcast %[[A0]] : f32 to vector<8xf32>
 // CHECK: vector.fma %[[S0]], %[[B0]]
 // CHECK: vector.fma %[[S0]], %[[B1]]
-// CHECK-COUNT-5: vector.broadcast
+// CHECK-COUNT-3: vector.broadcast
 // CHECK: scf.yield
-// CHECK-COUNT-12: vector.transfer_write
+// CHECK-COUNT-8: vector.transfer_write
 // Leftover rows: one row of 16 columns at a time.
-// CHECK: scf.for %{{.*}} = %[[END]] to %[[M]] step %c6
+// CHECK: scf.for %{{.*}} = %[[END]] to %[[M]] step %c4
 // CHECK: scf.for
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
 // CHECK: vector.fma

@@ -24,7 +24,7 @@ struct RegisterTile {
   int64_t rows = 0, cols = 0;
 };
 
-/// The register tile for `n` output columns: the first of 4x24, 2x48, 6x16,
+/// The register tile for `n` output columns: the first of 4x24, 2x48,
 /// 4x16, 1x64, 1x32, 1x16, 1x8 whose width divides `n` (tiles are static: no
 /// masks), or {0, 0} when none does or `n` is dynamic.
 RegisterTile pickRegisterTile(int64_t n);
