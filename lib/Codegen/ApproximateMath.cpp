@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - Vectorizable erf and tanh --------------------===//
+//===- ApproximateMath.cpp - Vectorizable erf, tanh, exp and log ----------===//
 //
 // Part of Kiln. Implements kiln-cpu-approximate-math.
 //
@@ -29,10 +29,13 @@ struct KilnCpuApproximateMathPass
           KilnCpuApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    // exp feeds softmax and silu; sin/cos (rope) keep libm, whose range
-    // reduction stays exact for large position angles.
+    // exp feeds softmax and silu, log1p Mamba's softplus(dt); sin/cos
+    // (rope) keep libm, whose range reduction stays exact for large
+    // position angles.
     populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
-      return llvm::is_contained({"math.erf", "math.tanh", "math.exp"}, name);
+      return llvm::is_contained(
+          {"math.erf", "math.tanh", "math.exp", "math.log", "math.log1p"},
+          name);
     });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -94,10 +94,12 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
 
 def KilnCpuApproximateMath : Pass<"kiln-cpu-approximate-math",
                                   "func::FuncOp"> {
-  let summary = "Replace erf, tanh and exp by polynomial approximations";
+  let summary = "Replace erf, tanh, exp, log and log1p by polynomial "
+                "approximations";
   let description = [{
-    LLVM lowers `math.erf`, `math.tanh` and `math.exp` to scalar libm calls,
-    which keep GELU, softmax and SiLU out of vector code. This pass rewrites
+    LLVM lowers `math.erf`, `math.tanh`, `math.exp`, `math.log` and
+    `math.log1p` to scalar libm calls, which keep GELU, softmax, SiLU and
+    Mamba's softplus out of vector code. This pass rewrites
     them (f32, scalar or vector) as MLIR's polynomial approximations, plain
     arithmetic that the loop vectorizer handles. Their error is within a few
     ulp of f32, far below Kiln's fp32 tolerance against PyTorch. sin/cos
