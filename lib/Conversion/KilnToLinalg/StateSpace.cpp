@@ -62,9 +62,12 @@ struct ScanInputs {
 };
 
 /// Runs the scan from state `h0` ([B, D, N], accumulator type); returns y
-/// ([B, L, D], x's element type) and the last state.
+/// ([B, L, D], x's element type) and the last state. y's rows are written
+/// into `yDest` when given (the caller's output slice, so that they land
+/// in place), else into a new tensor.
 std::pair<Value, Value> buildPaddedScan(OpBuilder &b, Location loc,
-                                        const ScanInputs &in, Value h0) {
+                                        const ScanInputs &in, Value h0,
+                                        Value yDest = nullptr) {
   MLIRContext *ctx = b.getContext();
   Type elementType = cast<RankedTensorType>(in.x.getType()).getElementType();
   Type acc = accumulatorType(elementType);
@@ -100,7 +103,7 @@ std::pair<Value, Value> buildPaddedScan(OpBuilder &b, Location loc,
   Value zero = indexConst(b, loc, 0);
   Value one = indexConst(b, loc, 1);
   Value length = getDimValue(b, loc, in.x, 1);
-  Value yInit = emptyTensor(b, loc, xSizes, elementType);
+  Value yInit = yDest ? yDest : emptyTensor(b, loc, xSizes, elementType);
   auto loop = scf::ForOp::create(
       b, loc, zero, length, one, ValueRange{h0, yInit},
       [&](OpBuilder &nb, Location l, Value t, ValueRange carried) {
@@ -152,8 +155,9 @@ std::pair<Value, Value> buildPaddedScan(OpBuilder &b, Location loc,
           inputs.push_back(timeStep(nb, l, in.z, t));
           maps.push_back(nb.getMultiDimIdentityMap(2));
         }
+        // Written straight into row t of y: no temporary per step.
         Value yOut = buildGeneric(
-            nb, l, inputs, maps, emptyTensor(nb, l, stepSizes, elementType),
+            nb, l, inputs, maps, timeStep(nb, l, carried[1], t),
             SmallVector<IteratorType>(2, IteratorType::parallel),
             [&](OpBuilder &bb, Location bl, ValueRange args) -> Value {
               Value y = args[0];
@@ -256,7 +260,9 @@ std::pair<Value, Value> buildParallelScan(OpBuilder &b, Location loc,
         // The task's initial state is read from the shared output it
         // overwrites, so that the state is updated in place.
         Value state = channelSlice(perSequence(args[3]), 1);
-        auto [y, last] = buildPaddedScan(nb, l, task, state);
+        // y likewise goes straight into the task's slice of the output.
+        Value yDest = channelSlice(perSequence(args[2]), 2);
+        auto [y, last] = buildPaddedScan(nb, l, task, state, yDest);
 
         auto inParallel = scf::InParallelOp::create(nb, l);
         OpBuilder::InsertionGuard guard(nb);
