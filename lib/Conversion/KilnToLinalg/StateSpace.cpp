@@ -257,27 +257,31 @@ std::pair<Value, Value> buildParallelScan(OpBuilder &b, Location loc,
         task.a = channelSlice(in.a, 0);
         task.d = channelSlice(in.d, 0);
         task.dtBias = channelSlice(in.dtBias, 0);
-        // The task's initial state is read from the shared output it
-        // overwrites, so that the state is updated in place.
-        Value state = channelSlice(perSequence(args[3]), 1);
-        // y likewise goes straight into the task's slice of the output.
-        Value yDest = channelSlice(perSequence(args[2]), 2);
+        // The task's slices of the two shared outputs, taken with exactly
+        // the offsets and sizes they are inserted back with, so that
+        // bufferization sees one buffer and copies nothing: the initial
+        // state is read from the state output it overwrites, and y's rows
+        // go straight into the y output.
+        SmallVector<OpFoldResult> unitStrides(3, one);
+        SmallVector<OpFoldResult> yOffsets{seq, nb.getIndexAttr(0), first};
+        SmallVector<OpFoldResult> ySizes{one, xSizes[1], width};
+        SmallVector<OpFoldResult> stateOffsets{seq, first, nb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> stateSizes{
+            one, width, tensor::getMixedSize(nb, l, h0, 2)};
+        Value yDest = tensor::ExtractSliceOp::create(
+            nb, l, args[2], yOffsets, ySizes, unitStrides);
+        Value state = tensor::ExtractSliceOp::create(
+            nb, l, args[3], stateOffsets, stateSizes, unitStrides);
         auto [y, last] = buildPaddedScan(nb, l, task, state, yDest);
 
         auto inParallel = scf::InParallelOp::create(nb, l);
         OpBuilder::InsertionGuard guard(nb);
         nb.setInsertionPointToStart(inParallel.getBody());
-        SmallVector<OpFoldResult> unitStrides(3, one);
-        tensor::ParallelInsertSliceOp::create(
-            nb, l, y, args[2],
-            ArrayRef<OpFoldResult>{seq, nb.getIndexAttr(0), first},
-            ArrayRef<OpFoldResult>{one, xSizes[1], width}, unitStrides);
-        tensor::ParallelInsertSliceOp::create(
-            nb, l, last, args[3],
-            ArrayRef<OpFoldResult>{seq, first, nb.getIndexAttr(0)},
-            ArrayRef<OpFoldResult>{one, width,
-                                   tensor::getMixedSize(nb, l, h0, 2)},
-            unitStrides);
+        tensor::ParallelInsertSliceOp::create(nb, l, y, args[2], yOffsets,
+                                              ySizes, unitStrides);
+        tensor::ParallelInsertSliceOp::create(nb, l, last, args[3],
+                                              stateOffsets, stateSizes,
+                                              unitStrides);
       });
   return {forall.getResult(0), forall.getResult(1)};
 }
