@@ -16,13 +16,10 @@ a K/V cache of each length, Kiln (the split-K form) at 1 thread and at
 
 import argparse
 import os
-import re
-import statistics
 import subprocess
 import tempfile
-import time
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -71,33 +68,17 @@ def bench_decode(keys, args, work):
         for n, a in arrays.items():
             inputs[n] = os.path.join(work, f"d{n}.npy")
             np.save(inputs[n], a)
-        one = kiln_ms(out, inputs, 1, args.iterations, work)
-        many = kiln_ms(out, inputs, args.threads, args.iterations, work)
+        one = kiln_run_ms(out, inputs, 1, 1, args.iterations, work)
+        many = kiln_run_ms(out, inputs, args.threads, 1, args.iterations, work)
         q, k, v = (torch.from_numpy(arrays[n]).transpose(1, 2) for n in "qkv")
         def run():
             return ((q @ k.transpose(-1, -2)) / DIM ** 0.5).softmax(-1) @ v
-        samples = []
-        with torch.no_grad():
-            run()
-            for _ in range(args.iterations):
-                start = time.perf_counter()
-                run()
-                samples.append((time.perf_counter() - start) * 1e3)
-        t_ms = statistics.median(samples)
+        t_ms = torch_median_ms(run, 1, args.iterations)
         gbytes = 2 * s * HEADS * DIM * 4 / 1e9
         print(f"decode keys {s:6}  kiln 1 thread {one:7.3f} ms   kiln {args.threads} threads "
               f"{many:7.3f} ms ({gbytes / many * 1e3:5.1f} GB/s)   {args.threads} vs 1 thread "
               f"{one / many:5.2f}x   torch {t_ms:7.3f} ms   torch/kiln {t_ms / many:5.2f}x",
               flush=True)
-
-
-def kiln_ms(out, inputs, threads, iterations, workdir):
-    command = [tool("kiln-run"), out, "--threads", str(threads), "--warmup", "1",
-               "--iterations", str(iterations), "--output-dir", workdir]
-    for name, path in inputs.items():
-        command += ["--input", f"{name}={path}"]
-    run = subprocess.run(command, check=True, capture_output=True, text=True, env=kiln_env)
-    return float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
 
 
 def torch_ms(q, k, v, causal, iterations):
@@ -109,14 +90,7 @@ def torch_ms(q, k, v, causal, iterations):
             scores = scores.masked_fill(
                 torch.triu(torch.ones(s, s, dtype=torch.bool), 1), float("-inf"))
         return scores.softmax(-1) @ v
-    with torch.no_grad():
-        run()
-        samples = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            run()
-            samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+    return torch_median_ms(run, 1, iterations)
 
 
 def main():
@@ -151,8 +125,8 @@ def main():
                 for n, a in arrays.items():
                     inputs[n] = os.path.join(work, f"{n}.npy")
                     np.save(inputs[n], a)
-                f_ms = kiln_ms(flash, inputs, args.threads, args.iterations, work)
-                r_ms = kiln_ms(ref, inputs, args.threads, args.iterations, work)
+                f_ms = kiln_run_ms(flash, inputs, args.threads, 1, args.iterations, work)
+                r_ms = kiln_run_ms(ref, inputs, args.threads, 1, args.iterations, work)
                 t_ms = torch_ms(arrays["q"], arrays["k"], arrays["v"], causal,
                                 args.iterations)
                 scores_mb = HEADS * s * s * 4 / 2**20

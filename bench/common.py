@@ -37,3 +37,34 @@ def tool(name):
         return os.path.join(os.environ["KILN_TOOLS_DIR"], name)
     build = os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build"))
     return os.path.join(build, "bin", name)
+
+
+def kiln_run_ms(model, inputs, threads, warmup, iterations, output_dir, env=None):
+    """The median ms per call that kiln-run reports for `model` on `inputs`
+    (input name -> .npy path) after `warmup` calls; the outputs go to
+    `output_dir`. `env` defaults to kiln_env."""
+    import re
+    import subprocess
+    command = [tool("kiln-run"), model, "--threads", str(threads), "--warmup", str(warmup),
+               "--iterations", str(iterations), "--output-dir", output_dir]
+    for name, path in inputs.items():
+        command += ["--input", f"{name}={path}"]
+    run = subprocess.run(command, check=True, capture_output=True, text=True,
+                         env=kiln_env if env is None else env)
+    return float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1))
+
+
+def torch_median_ms(fn, warmup, iterations):
+    """The median wall ms of `fn()` over `iterations` calls after `warmup`,
+    with autograd off (PyTorch is imported only by the scripts that time it)."""
+    import statistics
+    import time
+    import torch
+    samples = []
+    with torch.no_grad():
+        for i in range(warmup + iterations):
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)

@@ -21,13 +21,10 @@ Needs a build (scripts/build, or KILN_BUILD_DIR) and Debian's python3-torch.
 
 import argparse
 import os
-import re
-import statistics
 import subprocess
 import tempfile
-import time
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -46,26 +43,6 @@ def model_text(k, n):
             f'  %y = kiln.linear %x, %w : (tensor<?x{k}xf32>, tensor<{n}x{k}xf32>)'
             f' -> tensor<?x{n}xf32>\n'
             f'  return %y : tensor<?x{n}xf32>\n}}\n')
-
-
-def time_kiln(model, x_path, workdir, args):
-    run = subprocess.run([tool("kiln-run"), model, "--threads", str(args.threads),
-                          "--warmup", str(args.warmup), "--iterations", str(args.iterations),
-                          "--output-dir", workdir, "--input", f"x={x_path}"],
-                         check=True, capture_output=True, text=True, env=kiln_env)
-    ms = float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1))
-    return ms, np.load(os.path.join(workdir, "y.npy"))
-
-
-def time_torch(linear, x, args):
-    samples = []
-    with torch.no_grad():
-        for i in range(args.warmup + args.iterations):
-            start = time.perf_counter()
-            linear(x)
-            if i >= args.warmup:
-                samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
 
 
 def main():
@@ -104,7 +81,8 @@ def main():
         linear = torch.nn.Linear(k, n, bias=False)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(weight))
-        torch_ms = time_torch(linear, torch.from_numpy(x), args)
+        x_torch = torch.from_numpy(x)
+        torch_ms = torch_median_ms(lambda: linear(x_torch), args.warmup, args.iterations)
         for label, flags, bytes_per_weight in FORMATS:
             result = {}
             for variant, blocks in (("split", 8), ("rows", 0)):
@@ -112,7 +90,10 @@ def main():
                 subprocess.run([tool("kiln-compile"), mlir, "--weights", weights, "-o", model,
                                 "--quiet", f"--weight-column-blocks={blocks}"] + flags,
                                check=True)
-                result[variant] = time_kiln(model, x_path, os.path.join(folder, "out"), args)
+                out = os.path.join(folder, "out")
+                ms = kiln_run_ms(model, {"x": x_path}, args.threads, args.warmup,
+                                 args.iterations, out)
+                result[variant] = ms, np.load(os.path.join(out, "y.npy"))
             gbytes = k * n * bytes_per_weight / 1e9
             split_ms, y = result["split"]
             rows_ms, _ = result["rows"]

@@ -23,12 +23,10 @@ import argparse
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import tempfile
-import time
 
-from common import ROOT, kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import ROOT, kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -80,25 +78,15 @@ def kiln_ms(m, k, n, args, work, rng):
                    check=True)
     x_path = os.path.join(folder, "x.npy")
     np.save(x_path, x)
-    run = subprocess.run([tool("kiln-run"), model, "--threads", str(args.threads),
-                          "--warmup", "2", "--iterations", str(args.iterations),
-                          "--output-dir", folder, "--input", f"x={x_path}"],
-                         check=True, capture_output=True, text=True, env=kiln_env)
+    ms = kiln_run_ms(model, {"x": x_path}, args.threads, 2, args.iterations, folder)
     y = np.load(os.path.join(folder, "y.npy"))
     error = np.abs(y - x.astype(np.float64) @ w.T.astype(np.float64)).max()
-    return float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1)), x, w, error
+    return ms, x, w, error
 
 
 def torch_ms(x, w, iterations):
     x, w = torch.from_numpy(x), torch.from_numpy(w)
-    samples = []
-    with torch.no_grad():
-        for i in range(iterations + 2):
-            start = time.perf_counter()
-            torch.nn.functional.linear(x, w)
-            if i >= 2:
-                samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+    return torch_median_ms(lambda: torch.nn.functional.linear(x, w), 2, iterations)
 
 
 def dnnl_ms(exe, m, k, n, args):

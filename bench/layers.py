@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_env, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -108,15 +108,7 @@ def make_inputs(kind, batch, seq, hidden, rng):
 
 
 def time_torch(fn, args, warmup, iterations):
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn(*args)
-        samples = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            fn(*args)
-            samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+    return torch_median_ms(lambda: fn(*args), warmup, iterations)
 
 
 # short parallel regions); PASSIVE is PyTorch's setting, not Kiln's.

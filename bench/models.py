@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_env, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -52,15 +52,7 @@ def make_inputs(names, config, batch, seq, rng):
 
 def time_torch(module, inputs, warmup, iterations):
     args = {k: torch.from_numpy(v) for k, v in inputs.items()}
-    with torch.no_grad():
-        for _ in range(warmup):
-            module(**args)
-        samples = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            module(**args)
-            samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+    return torch_median_ms(lambda: module(**args), warmup, iterations)
 
 
 def bench(family, args, workdir):

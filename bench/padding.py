@@ -30,14 +30,13 @@ Needs a build (scripts/build, or KILN_BUILD_DIR) and Debian's python3-torch.
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import tempfile
 import time
 import warnings
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -97,32 +96,27 @@ def make_inputs(lengths, seq, vocab, seed=1):
             "token_type_ids": np.zeros((b, seq), dtype=np.int64)}
 
 
-def time_kiln(model, inputs, workdir, args, env):
+def time_kiln(model, inputs, workdir, args):
     """Median ms of kiln-run over the inputs; also returns the output."""
-    os.makedirs(os.path.join(workdir, "out"), exist_ok=True)
-    command = [tool("kiln-run"), model, "--threads", str(args.threads),
-               "--warmup", str(args.warmup), "--iterations", str(args.iterations),
-               "--output-dir", os.path.join(workdir, "out")]
+    out = os.path.join(workdir, "out")
+    os.makedirs(out, exist_ok=True)
+    paths = {}
     for name, array in inputs.items():
-        path = os.path.join(workdir, name + ".npy")
-        np.save(path, array)
-        command += ["--input", f"{name}={path}"]
-    run = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
-    ms = float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1))
-    return ms, np.load(os.path.join(workdir, "out", "last_hidden_state.npy"))
+        paths[name] = os.path.join(workdir, name + ".npy")
+        np.save(paths[name], array)
+    ms = kiln_run_ms(model, paths, args.threads, args.warmup, args.iterations, out)
+    return ms, np.load(os.path.join(out, "last_hidden_state.npy"))
 
 
 def time_torch(module, inputs, args):
+    """Median ms of the module over the inputs; also returns its output."""
     tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
-    with torch.no_grad():
-        for _ in range(args.warmup):
-            out = module(**tensors)
-        samples = []
-        for _ in range(args.iterations):
-            start = time.perf_counter()
-            out = module(**tensors)
-            samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples), out.numpy()
+    last = {}
+
+    def run():
+        last["out"] = module(**tensors)
+    ms = torch_median_ms(run, args.warmup, args.iterations)
+    return ms, last["out"].numpy()
 
 
 def export_onnx(module, inputs, path):
@@ -202,8 +196,8 @@ def main():
         ideal = padded_tokens / real
         run_dir = os.path.join(workdir, label)
         os.makedirs(run_dir, exist_ok=True)
-        packed_ms, packed_out = time_kiln(models["packed"], inputs, run_dir, args, kiln_env)
-        padded_ms, _ = time_kiln(models["padded"], inputs, run_dir, args, kiln_env)
+        packed_ms, packed_out = time_kiln(models["packed"], inputs, run_dir, args)
+        padded_ms, _ = time_kiln(models["padded"], inputs, run_dir, args)
         torch_ms, torch_out = time_torch(module, inputs, args)
         mask = inputs["attention_mask"] != 0
         err = float(np.abs(packed_out[mask] - torch_out[mask]).max())

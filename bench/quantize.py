@@ -19,13 +19,11 @@ Needs a build (scripts/build, or KILN_BUILD_DIR) and Debian's python3-torch.
 
 import argparse
 import os
-import re
-import statistics
 import subprocess
 import tempfile
 import time
 
-from common import tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -48,23 +46,20 @@ def time_kiln(model, x, workdir, args):
     os.makedirs(out, exist_ok=True)
     path = os.path.join(workdir, "x.npy")
     np.save(path, x)
-    run = subprocess.run([tool("kiln-run"), model, "--threads", str(args.threads),
-                          "--warmup", str(args.warmup), "--iterations", str(args.iterations),
-                          "--output-dir", out, "--input", f"x={path}"],
-                         check=True, capture_output=True, text=True)
-    ms = float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1))
+    # kiln-run here keeps this process's environment (OMP_WAIT_POLICY=PASSIVE
+    # included), as this benchmark always has.
+    ms = kiln_run_ms(model, {"x": path}, args.threads, args.warmup, args.iterations, out,
+                     env=os.environ)
     return ms, np.load(os.path.join(out, "y.npy"))
 
 
 def time_torch(module, x, args):
-    samples = []
-    with torch.no_grad():
-        for i in range(args.warmup + args.iterations):
-            start = time.perf_counter()
-            y = module(x)
-            if i >= args.warmup:
-                samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples), y.numpy()
+    last = {}
+
+    def run():
+        last["y"] = module(x)
+    ms = torch_median_ms(run, args.warmup, args.iterations)
+    return ms, last["y"].numpy()
 
 
 def main():

@@ -17,13 +17,10 @@ Needs a build (scripts/build, or KILN_BUILD_DIR) and Debian's python3-torch.
 
 import argparse
 import os
-import re
-import statistics
 import subprocess
 import tempfile
-import time
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -88,30 +85,19 @@ def main():
             inputs = {n: rng.standard_normal((1, length, D_INNER if n in "xz" or n == "dt"
                                               else STATE)).astype(np.float32)
                       for n in ("x", "dt", "B", "C", "z")}
-            command = [tool("kiln-run"), model, "--warmup", "1",
-                       "--iterations", str(args.iterations), "--output-dir", work]
+            paths = {}
             for n, value in inputs.items():
-                path = os.path.join(work, f"{n}.npy")
-                np.save(path, value)
-                command += ["--input", f"{n}={path}"]
-            kiln = {}
-            for threads in (1, args.threads):
-                run = subprocess.run(command + ["--threads", str(threads)], check=True,
-                                     capture_output=True, text=True, env=kiln_env)
-                kiln[threads] = float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
+                paths[n] = os.path.join(work, f"{n}.npy")
+                np.save(paths[n], value)
+            kiln = {threads: kiln_run_ms(model, paths, threads, 1, args.iterations, work)
+                    for threads in (1, args.threads)}
             y = np.load(os.path.join(work, "y.npy"))
             t = {n: torch.from_numpy(v) for n, v in inputs.items()}
             w = {n: torch.from_numpy(v) for n, v in weights.items()}
             peer = (t["x"], t["dt"], w["A"], t["B"], t["C"], w["D"], t["z"], w["dt_bias"])
             with torch.no_grad():
                 ref = torch_scan(*(v.double() for v in peer)).numpy()
-                samples = []
-                for i in range(args.iterations + 1):
-                    start = time.perf_counter()
-                    torch_scan(*peer)
-                    if i:
-                        samples.append((time.perf_counter() - start) * 1e3)
-            torch_ms = statistics.median(samples)
+            torch_ms = torch_median_ms(lambda: torch_scan(*peer), 1, args.iterations)
             print(f"L {length:5}  kiln 1 thread {kiln[1]:8.3f} ms   kiln {args.threads} threads "
                   f"{kiln[args.threads]:8.3f} ms   torch {torch_ms:9.3f} ms   "
                   f"torch/kiln {torch_ms / kiln[args.threads]:6.1f}x   "

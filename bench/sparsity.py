@@ -27,7 +27,7 @@ import resource
 import subprocess
 import tempfile
 
-from common import kiln_env, tool  # noqa: E402  (sets the peers' environment)
+from common import kiln_run_ms, tool  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 
@@ -40,12 +40,7 @@ HEADS, DIM, WINDOW = 12, 64, 256
 def kiln_ms(out, inputs, threads, iterations, workdir, cpu_time=False):
     if cpu_time:
         return kiln_cpu_ms(out, inputs, threads, iterations, workdir)
-    command = [tool("kiln-run"), out, "--threads", str(threads), "--warmup", "2",
-               "--iterations", str(iterations), "--output-dir", workdir]
-    for name, path in inputs.items():
-        command += ["--input", f"{name}={path}"]
-    run = subprocess.run(command, check=True, capture_output=True, text=True, env=kiln_env)
-    return float(re.search(r"median ([0-9.]+) ms", run.stdout).group(1))
+    return kiln_run_ms(out, inputs, threads, 2, iterations, workdir)
 
 
 def kiln_cpu_ms(out, inputs, threads, iterations, workdir):
