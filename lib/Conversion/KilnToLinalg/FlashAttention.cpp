@@ -111,9 +111,26 @@ private:
   /// Keys [begin, end) that the masks let row `i` see.
   std::pair<Value, Value> visibleKeys(OpBuilder &nb, Value offset, Value limit,
                                       Value i);
+  /// The end of the whole kKeyBlock blocks of keys [from, to): the main key
+  /// loop runs to it, the rest go one at a time.
+  Value wholeBlocksEnd(OpBuilder &nb, Value from, Value to) {
+    Value span = arith::SubIOp::create(nb, loc, to, from);
+    Value whole = arith::MulIOp::create(
+        nb, loc, arith::DivUIOp::create(nb, loc, span, index(nb, kKeyBlock)),
+        index(nb, kKeyBlock));
+    return arith::AddIOp::create(nb, loc, from, whole);
+  }
   /// Head `head`'s query row `i`, scaled, in kLanes pieces.
   SmallVector<Value> scaledQuery(OpBuilder &nb, Value batch, Value head,
                                  Value i);
+  /// A [batch, q_len, heads, E] result from (batch, head) tasks, each
+  /// writing its [q_len, E] slice through `body(nb, batch, head, tile)`.
+  Value perBatchAndHead(
+      function_ref<Value(OpBuilder &, Value, Value, Value)> body);
+  /// `tile` ([q_len, E] or [q_len, ...]) after `body(rb, i, tile)` for
+  /// every query row i in turn.
+  Value forEachRow(OpBuilder &nb, Value tile,
+                   function_ref<Value(OpBuilder &, Value, Value)> body);
   /// The (batch, head) form: every task runs whole rows of one head.
   Value buildRowsForm();
   /// The split-K form, for decode.
@@ -281,12 +298,7 @@ Value FlashAttentionBuilder::row(OpBuilder &nb, Value batch, Value head,
       nb, loc, head, index(nb, config.numHeads / config.numKvHeads));
   SmallVector<Value> q = scaledQuery(nb, batch, head, i);
   auto [begin, end] = visibleKeys(nb, offset, limit, i);
-  Value span = arith::SubIOp::create(nb, loc, end, begin);
-  Value blocks = arith::MulIOp::create(
-      nb, loc,
-      arith::DivUIOp::create(nb, loc, span, index(nb, kKeyBlock)),
-      index(nb, kKeyBlock));
-  Value middle = arith::AddIOp::create(nb, loc, begin, blocks);
+  Value middle = wholeBlocksEnd(nb, begin, end);
 
   RowState state;
   state.max = f32Const(nb, -INFINITY);
@@ -330,7 +342,6 @@ Value FlashAttentionBuilder::splitKChunk(OpBuilder &nb, Value batch,
       nb, loc, arith::MulIOp::create(nb, loc, chunk, size), limit);
   Value chunkEnd = arith::MinUIOp::create(
       nb, loc, arith::AddIOp::create(nb, loc, chunkBegin, size), limit);
-  Value qLen = getDimValue(nb, loc, query, 1);
   int64_t pieces = valueDim / kLanes;
   Value groupSize = index(nb, config.numHeads / config.numKvHeads);
   Value heads = index(nb, config.numHeads);
@@ -385,39 +396,29 @@ Value FlashAttentionBuilder::splitKChunk(OpBuilder &nb, Value batch,
                })
         .getResult(0);
   };
-  auto rows = scf::ForOp::create(
-      nb, loc, zero, qLen, one, ValueRange{tile},
-      [&](OpBuilder &rb, Location, Value i, ValueRange rIter) {
-        // Every head starts empty: max -inf, sum 0, output 0.
-        RowState empty;
-        empty.max = f32Const(rb, -INFINITY);
-        empty.sum = f32Const(rb, 0.0);
-        empty.out.assign(pieces, vector::BroadcastOp::create(
-                                     rb, loc, lane, f32Const(rb, 0.0)));
-        Value t = scf::ForOp::create(
-                      rb, loc, zero, heads, one, rIter,
-                      [&](OpBuilder &hb, Location, Value h, ValueRange hIter) {
-                        scf::YieldOp::create(
-                            hb, loc, storeState(hb, hIter[0], i, h, empty));
-                      })
-                      .getResult(0);
-        // The keys of this chunk that row i sees.
-        auto [begin, end] = visibleKeys(rb, offset, limit, i);
-        Value from = arith::MaxUIOp::create(rb, loc, begin, chunkBegin);
-        Value to = arith::MaxUIOp::create(
-            rb, loc, from, arith::MinUIOp::create(rb, loc, end, chunkEnd));
-        Value span = arith::SubIOp::create(rb, loc, to, from);
-        Value middle = arith::AddIOp::create(
-            rb, loc, from,
-            arith::MulIOp::create(
-                rb, loc,
-                arith::DivUIOp::create(rb, loc, span, index(rb, kKeyBlock)),
-                index(rb, kKeyBlock)));
-        t = keyLoop(rb, i, from, middle, kKeyBlock, t);
-        t = keyLoop(rb, i, middle, to, 1, t);
-        scf::YieldOp::create(rb, loc, t);
-      });
-  return rows.getResult(0);
+  return forEachRow(nb, tile, [&](OpBuilder &rb, Value i, Value t) {
+    // Every head starts empty: max -inf, sum 0, output 0.
+    RowState empty;
+    empty.max = f32Const(rb, -INFINITY);
+    empty.sum = f32Const(rb, 0.0);
+    empty.out.assign(pieces, vector::BroadcastOp::create(rb, loc, lane,
+                                                         f32Const(rb, 0.0)));
+    t = scf::ForOp::create(
+            rb, loc, zero, heads, one, ValueRange{t},
+            [&](OpBuilder &hb, Location, Value h, ValueRange hIter) {
+              scf::YieldOp::create(hb, loc,
+                                   storeState(hb, hIter[0], i, h, empty));
+            })
+            .getResult(0);
+    // The keys of this chunk that row i sees.
+    auto [begin, end] = visibleKeys(rb, offset, limit, i);
+    Value from = arith::MaxUIOp::create(rb, loc, begin, chunkBegin);
+    Value to = arith::MaxUIOp::create(
+        rb, loc, from, arith::MinUIOp::create(rb, loc, end, chunkEnd));
+    Value middle = wholeBlocksEnd(rb, from, to);
+    t = keyLoop(rb, i, from, middle, kKeyBlock, t);
+    return keyLoop(rb, i, middle, to, 1, t);
+  });
 }
 
 Value FlashAttentionBuilder::mergeChunks(OpBuilder &nb, Value partials,
@@ -478,60 +479,76 @@ Value FlashAttentionBuilder::mergeChunks(OpBuilder &nb, Value partials,
   return writeNormalized(nb, out, merged.getResult(0), i, tile);
 }
 
-/// A [batch, q_len, heads, E] result: (batch, head) tasks, each writing its
-/// [q_len, E] slice through `body(nb, batch, head, tile)`.
-static Value perBatchAndHead(
-    OpBuilder &b, Location loc, Value query, int64_t numHeads,
-    int64_t valueDim,
+/// An scf.forall over (batch, `count`) that rewrites `init` slice by slice:
+/// task (batch, j) takes the slice at `offsets(nb, batch, j)` of `sizes`
+/// (unit strides), typed `tileType` (rank-reduced), and `body(nb, batch, j,
+/// tile)` returns its new value, inserted back in place.
+static Value forallOverSlices(
+    OpBuilder &b, Location loc, Value init, OpFoldResult batchSize,
+    int64_t count,
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, Value, Value)> offsets,
+    ArrayRef<OpFoldResult> sizes, RankedTensorType tileType,
     function_ref<Value(OpBuilder &, Value, Value, Value)> body) {
-  Type f32 = b.getF32Type();
-  Value batchSize = getDimValue(b, loc, query, 0);
-  Value qLen = getDimValue(b, loc, query, 1);
-  SmallVector<OpFoldResult> outSizes = {batchSize, qLen,
-                                        b.getIndexAttr(numHeads),
-                                        b.getIndexAttr(valueDim)};
-  Value out = emptyTensor(b, loc, outSizes, f32);
   SmallVector<OpFoldResult> lower = {b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> upper = {batchSize, b.getIndexAttr(numHeads)};
+  SmallVector<OpFoldResult> upper = {batchSize, b.getIndexAttr(count)};
   SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1)};
   auto forall = scf::ForallOp::create(
-      b, loc, lower, upper, steps, ValueRange{out}, std::nullopt,
+      b, loc, lower, upper, steps, ValueRange{init}, std::nullopt,
       [&](OpBuilder &nb, Location, ValueRange args) {
-        Value batch = args[0], head = args[1], shared = args[2];
-        SmallVector<OpFoldResult> sliceOffsets = {batch, nb.getIndexAttr(0),
-                                                  head, nb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sliceSizes = {
-            nb.getIndexAttr(1), qLen, nb.getIndexAttr(1),
-            nb.getIndexAttr(valueDim)};
-        SmallVector<OpFoldResult> unit(4, nb.getIndexAttr(1));
-        auto tileType =
-            RankedTensorType::get({ShapedType::kDynamic, valueDim}, f32);
-        Value tile = tensor::ExtractSliceOp::create(
-            nb, loc, tileType, shared, sliceOffsets, sliceSizes, unit);
-        Value result = body(nb, batch, head, tile);
+        Value batch = args[0], j = args[1], shared = args[2];
+        SmallVector<OpFoldResult> at = offsets(nb, batch, j);
+        SmallVector<OpFoldResult> unit(sizes.size(), nb.getIndexAttr(1));
+        Value tile = tensor::ExtractSliceOp::create(nb, loc, tileType, shared,
+                                                    at, sizes, unit);
+        Value result = body(nb, batch, j, tile);
         auto terminator = scf::InParallelOp::create(nb, loc);
         nb.setInsertionPointToStart(terminator.getBody());
-        tensor::ParallelInsertSliceOp::create(nb, loc, result, shared,
-                                              sliceOffsets, sliceSizes, unit);
+        tensor::ParallelInsertSliceOp::create(nb, loc, result, shared, at,
+                                              sizes, unit);
       });
   return forall.getResult(0);
 }
 
+Value FlashAttentionBuilder::perBatchAndHead(
+    function_ref<Value(OpBuilder &, Value, Value, Value)> body) {
+  Value batchSize = getDimValue(b, loc, query, 0);
+  Value qLen = getDimValue(b, loc, query, 1);
+  Value out = emptyTensor(b, loc,
+                          {batchSize, qLen, b.getIndexAttr(config.numHeads),
+                           b.getIndexAttr(valueDim)},
+                          f32);
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), qLen,
+                                     b.getIndexAttr(1),
+                                     b.getIndexAttr(valueDim)};
+  return forallOverSlices(
+      b, loc, out, batchSize, config.numHeads,
+      [](OpBuilder &nb, Value batch, Value head) -> SmallVector<OpFoldResult> {
+        return {batch, nb.getIndexAttr(0), head, nb.getIndexAttr(0)};
+      },
+      sizes, RankedTensorType::get({ShapedType::kDynamic, valueDim}, f32),
+      body);
+}
+
+Value FlashAttentionBuilder::forEachRow(
+    OpBuilder &nb, Value tile,
+    function_ref<Value(OpBuilder &, Value, Value)> body) {
+  return scf::ForOp::create(
+             nb, loc, index(nb, 0), getDimValue(nb, loc, query, 1),
+             index(nb, 1), ValueRange{tile},
+             [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
+               scf::YieldOp::create(rb, loc, body(rb, i, iter[0]));
+             })
+      .getResult(0);
+}
+
 Value FlashAttentionBuilder::buildRowsForm() {
   return perBatchAndHead(
-      b, loc, query, config.numHeads, valueDim,
       [&](OpBuilder &nb, Value batch, Value head, Value tile) {
         std::pair<Value, Value> extent = sequenceExtent(nb, batch);
         Value offset = extent.first, limit = extent.second;
-        return scf::ForOp::create(
-                   nb, loc, index(nb, 0), getDimValue(nb, loc, query, 1),
-                   index(nb, 1), ValueRange{tile},
-                   [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
-                     scf::YieldOp::create(
-                         rb, loc,
-                         row(rb, batch, head, offset, limit, i, iter[0]));
-                   })
-            .getResult(0);
+        return forEachRow(nb, tile, [&](OpBuilder &rb, Value i, Value rowTile) {
+          return row(rb, batch, head, offset, limit, i, rowTile);
+        });
       });
 }
 
@@ -540,47 +557,31 @@ Value FlashAttentionBuilder::buildSplitKForm() {
   Value batchSize = getDimValue(b, loc, query, 0);
   Value qLen = getDimValue(b, loc, query, 1);
   int64_t width = valueDim + 2;
-  SmallVector<OpFoldResult> sizes = {
-      batchSize, b.getIndexAttr(kKeyChunks), qLen,
-      b.getIndexAttr(config.numHeads), b.getIndexAttr(width)};
-  Value partials = emptyTensor(b, loc, sizes, f32);
-  SmallVector<OpFoldResult> lower = {b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> upper = {batchSize, b.getIndexAttr(kKeyChunks)};
-  SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1)};
-  auto forall = scf::ForallOp::create(
-      b, loc, lower, upper, steps, ValueRange{partials}, std::nullopt,
-      [&](OpBuilder &nb, Location, ValueRange args) {
-        Value batch = args[0], chunk = args[1], shared = args[2];
-        SmallVector<OpFoldResult> offsets = {batch, chunk, nb.getIndexAttr(0),
-                                             nb.getIndexAttr(0),
-                                             nb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> tileSizes = {
-            nb.getIndexAttr(1), nb.getIndexAttr(1), qLen,
-            nb.getIndexAttr(config.numHeads), nb.getIndexAttr(width)};
-        SmallVector<OpFoldResult> unit(5, nb.getIndexAttr(1));
-        auto tileType = RankedTensorType::get(
-            {ShapedType::kDynamic, config.numHeads, width}, f32);
-        Value tile = tensor::ExtractSliceOp::create(
-            nb, loc, tileType, shared, offsets, tileSizes, unit);
-        Value result = splitKChunk(nb, batch, chunk, tile);
-        auto terminator = scf::InParallelOp::create(nb, loc);
-        nb.setInsertionPointToStart(terminator.getBody());
-        tensor::ParallelInsertSliceOp::create(nb, loc, result, shared, offsets,
-                                              tileSizes, unit);
+  Value partials = emptyTensor(
+      b, loc,
+      {batchSize, b.getIndexAttr(kKeyChunks), qLen,
+       b.getIndexAttr(config.numHeads), b.getIndexAttr(width)},
+      f32);
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     qLen, b.getIndexAttr(config.numHeads),
+                                     b.getIndexAttr(width)};
+  Value merged = forallOverSlices(
+      b, loc, partials, batchSize, kKeyChunks,
+      [](OpBuilder &nb, Value batch, Value chunk) -> SmallVector<OpFoldResult> {
+        return {batch, chunk, nb.getIndexAttr(0), nb.getIndexAttr(0),
+                nb.getIndexAttr(0)};
+      },
+      sizes,
+      RankedTensorType::get({ShapedType::kDynamic, config.numHeads, width},
+                            f32),
+      [&](OpBuilder &nb, Value batch, Value chunk, Value tile) {
+        return splitKChunk(nb, batch, chunk, tile);
       });
-  Value merged = forall.getResult(0);
   return perBatchAndHead(
-      b, loc, query, config.numHeads, valueDim,
       [&](OpBuilder &nb, Value batch, Value head, Value tile) {
-        return scf::ForOp::create(
-                   nb, loc, index(nb, 0), getDimValue(nb, loc, query, 1),
-                   index(nb, 1), ValueRange{tile},
-                   [&](OpBuilder &rb, Location, Value i, ValueRange iter) {
-                     scf::YieldOp::create(rb, loc,
-                                          mergeChunks(rb, merged, batch, head,
-                                                      i, iter[0]));
-                   })
-            .getResult(0);
+        return forEachRow(nb, tile, [&](OpBuilder &rb, Value i, Value rowTile) {
+          return mergeChunks(rb, merged, batch, head, i, rowTile);
+        });
       });
 }
 
