@@ -48,7 +48,7 @@ std::optional<ParamColumns> mlir::kiln::matchParamColumns(Value value) {
     return std::nullopt;
   ParamColumns columns{param, offset, 0, param.getType().getDimSize(1)};
   if (!slice) {
-    columns.offset = OpBuilder(param).getIndexAttr(0);
+    columns.offset = Builder(param.getContext()).getIndexAttr(0);
     columns.size = columns.fullSize;
   } else {
     columns.size = slice.getStaticSizes()[1];

@@ -301,6 +301,20 @@ Value createQuantPanels(RewriterBase &rewriter, Value value, int64_t columns) {
   return createParamPanels(rewriter, value.getLoc(), *weight, columns);
 }
 
+/// Unsigned int4 values as f32: the low nibbles of `bytes` (`half` 0) or
+/// the high ones (`half` 1), widened through `intVector`.
+Value nibblesToFloat(OpBuilder &b, Location loc, Value bytes, int64_t half,
+                     VectorType intVector, VectorType floatVector) {
+  Value wide = arith::ExtUIOp::create(b, loc, intVector, bytes);
+  Value shiftOrMask = arith::ConstantOp::create(
+      b, loc, intVector,
+      DenseElementsAttr::get(intVector, APInt(32, half == 1 ? 4 : 15)));
+  wide = half == 1
+             ? arith::ShRUIOp::create(b, loc, wide, shiftOrMask).getResult()
+             : arith::AndIOp::create(b, loc, wide, shiftOrMask).getResult();
+  return arith::UIToFPOp::create(b, loc, floatVector, wide);
+}
+
 /// The panels of one quantized weight, cut `columns` wide.
 struct QuantPanels {
   QuantAttr quant;
@@ -390,28 +404,12 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
                       index(sb, half));
                 SmallVector<Value> weight;
                 for (auto [j, byte] : llvm::enumerate(bytes)) {
-                  Value value;
-                  if (perByte == 1) {
-                    value = arith::SIToFPOp::create(sb, loc, floatVector, byte);
-                  } else {
-                    Value wide =
-                        arith::ExtUIOp::create(sb, loc, intVector, byte);
-                    if (half == 1)
-                      wide = arith::ShRUIOp::create(
-                          sb, loc, wide,
-                          arith::ConstantOp::create(
-                              sb, loc, intVector,
-                              DenseElementsAttr::get(intVector,
-                                                     APInt(32, 4))));
-                    else
-                      wide = arith::AndIOp::create(
-                          sb, loc, wide,
-                          arith::ConstantOp::create(
-                              sb, loc, intVector,
-                              DenseElementsAttr::get(intVector,
-                                                     APInt(32, 15))));
-                    value = arith::UIToFPOp::create(sb, loc, floatVector, wide);
-                  }
+                  Value value =
+                      perByte == 1
+                          ? arith::SIToFPOp::create(sb, loc, floatVector, byte)
+                                .getResult()
+                          : nibblesToFloat(sb, loc, byte, half, intVector,
+                                           floatVector);
                   weight.push_back(
                       offset[j] ? vector::FMAOp::create(sb, loc, value,
                                                         scale[j], offset[j])
