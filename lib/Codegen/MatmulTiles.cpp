@@ -67,7 +67,8 @@ Value mlir::kiln::createParamPanels(OpBuilder &builder, Location loc,
   Value panels = ParamOp::create(
       builder, param.getLoc(), panelType, param.getNameAttr(),
       param.getTransposedAttr(), builder.getI64IntegerAttr(width),
-      param.getQuantAttr(), param.getPartAttr(), param.getEncodingAttr());
+      param.getQuantAttr(), param.getPartAttr(), param.getEncodingAttr(),
+      param.getConcatAttr());
   if (columns.size == cols)
     return panels;
   // Column block [offset, offset + size) is panels [offset / width, ...).

@@ -59,6 +59,11 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
     sparse.weights = options.weights;
     pm.addPass(createKilnSparsify(sparse));
   }
+  // After kiln-sparsify, which judges each checkpoint weight on its own.
+  if (options.fuseQkv)
+    pm.addNestedPass<func::FuncOp>(createKilnFuseQkv());
+  if (options.fuseGatedFfn)
+    pm.addNestedPass<func::FuncOp>(createKilnFuseGatedFfn());
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
   if (options.quantize != "none") {
     KilnQuantizeOptions quantize;

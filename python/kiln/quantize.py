@@ -91,9 +91,12 @@ def _unpanel(array, panels):
 
 
 def read_quantized(model_dir):
-    """{source: {bits, group, symmetric, transposed, values, scales,
+    """{key: {sources, bits, group, symmetric, transposed, values, scales,
     zero_points}} of every quantized weight of a compiled model, read from
-    model.json and model.weights.safetensors, panels undone."""
+    model.json and model.weights.safetensors, panels undone. `sources` are
+    the checkpoint tensors the weight stacks along their first dim (one
+    unless kiln-fuse-qkv / kiln-fuse-gated-ffn stacked several), `key`
+    their names joined by '+'."""
     with open(os.path.join(model_dir, "model.json")) as f:
         manifest = json.load(f)
     stored = safetensors_io.load(os.path.join(model_dir, "model.weights.safetensors"))
@@ -102,23 +105,30 @@ def read_quantized(model_dir):
         quant = entry.get("quant")
         if not quant:
             continue
-        item = result.setdefault(entry["source"], {
-            "bits": quant["bits"], "group": quant["group"],
+        sources = [entry["source"]] + entry.get("concat", [])
+        item = result.setdefault("+".join(sources), {
+            "sources": sources, "bits": quant["bits"], "group": quant["group"],
             "symmetric": quant["symmetric"], "transposed": entry["transposed"],
             "zero_points": None})
         item[quant["part"]] = _unpanel(stored[entry["name"]], entry["panels"])
     return result
 
 
+def _stacked(checkpoint, sources):
+    """The float32 checkpoint tensors `sources` stacked along dim 0."""
+    return np.concatenate([np.asarray(checkpoint[s], dtype=np.float32)
+                           for s in sources], axis=0)
+
+
 def check_weights(model_dir, checkpoint):
     """Compares every quantized weight of `model_dir` with this module's
     quantization of the checkpoint tensor (dict name -> array): integer
     values and the bit patterns of scales and zero points must be equal.
-    Returns (number checked, list of failure lines)."""
+    Returns (number of checkpoint tensors checked, list of failure lines)."""
     failures = []
     found = read_quantized(model_dir)
     for source, item in sorted(found.items()):
-        w = np.asarray(checkpoint[source], dtype=np.float32)
+        w = _stacked(checkpoint, item["sources"])
         if item["transposed"]:
             w = w.T
         values, scales, zeros = quantize(w, item["bits"], item["group"], item["symmetric"])
@@ -133,7 +143,7 @@ def check_weights(model_dir, checkpoint):
         if (zeros is None) != (item["zero_points"] is None) or (
                 zeros is not None and not np.array_equal(zeros, item["zero_points"])):
             failures.append(f"{label}: zero points differ")
-    return len(found), failures
+    return sum(len(item["sources"]) for item in found.values()), failures
 
 
 def dequantized_state(model_dir, checkpoint):
@@ -141,13 +151,18 @@ def dequantized_state(model_dir, checkpoint):
     by the float64 dequantization of this module's quantization of it (in
     the checkpoint's own layout)."""
     state = dict(checkpoint)
-    for source, item in read_quantized(model_dir).items():
-        w = np.asarray(checkpoint[source], dtype=np.float32)
+    for item in read_quantized(model_dir).values():
+        w = _stacked(checkpoint, item["sources"])
         if item["transposed"]:
             w = w.T
         values, scales, zeros = quantize(w, item["bits"], item["group"], item["symmetric"])
         d = dequantize(values, scales, zeros, item["bits"], item["group"], item["symmetric"])
-        state[source] = d.T if item["transposed"] else d
+        d = d.T if item["transposed"] else d
+        row = 0
+        for source in item["sources"]:
+            rows = np.shape(checkpoint[source])[0]
+            state[source] = d[row:row + rows]
+            row += rows
     return state
 
 

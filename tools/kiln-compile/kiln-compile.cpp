@@ -84,6 +84,16 @@ cl::opt<bool> noFlashAttention(
     cl::desc("Lower attention with the reference kernel (score matrix in "
              "memory) instead of the fused online-softmax one"),
     cl::cat(category));
+cl::opt<bool> noFuseQkv(
+    "no-fuse-qkv",
+    cl::desc("Run projections of one input (attention's Q, K, V) as "
+             "separate matmuls instead of one (kiln-fuse-qkv)"),
+    cl::cat(category));
+cl::opt<bool> noFuseGatedFfn(
+    "no-fuse-gated-ffn",
+    cl::desc("Run a gated FFN's gate and up projections as separate "
+             "matmuls instead of one (kiln-fuse-gated-ffn)"),
+    cl::cat(category));
 cl::opt<int64_t> weightColumnBlocks(
     "weight-column-blocks",
     cl::desc("Split each weight matmul into this many column blocks as well "
@@ -346,6 +356,47 @@ llvm::Error parseQuantize(StringRef spec, CpuPipelineOptions &options) {
   return llvm::Error::success();
 }
 
+/// The checkpoint tensor that `weight` reads: `weight.source` itself, or,
+/// for a stacked param, `source` with the rows of each `concat` tensor
+/// appended, built in `stacked` (whose bytes live in `storage`).
+llvm::Expected<const st::TensorInfo *>
+lookupSource(const PlannedWeight &weight, const st::Checkpoint &checkpoint,
+             st::TensorInfo &stacked, std::vector<uint8_t> &storage) {
+  auto lookup = [&](StringRef name) -> llvm::Expected<const st::TensorInfo *> {
+    if (const st::TensorInfo *tensor = checkpoint.lookup(name))
+      return tensor;
+    return llvm::createStringError("weight '" + name.str() + "' is not in " +
+                                   checkpoint.getPath().str());
+  };
+  llvm::Expected<const st::TensorInfo *> first = lookup(weight.source);
+  if (!first || weight.concat.empty())
+    return first;
+  stacked = **first;
+  storage.assign((*first)->bytes.begin(), (*first)->bytes.end());
+  for (const std::string &name : weight.concat) {
+    llvm::Expected<const st::TensorInfo *> part = lookup(name);
+    if (!part)
+      return part.takeError();
+    const st::TensorInfo &tensor = **part;
+    if (tensor.dtype != stacked.dtype || tensor.shape.empty() ||
+        ArrayRef<int64_t>(tensor.shape).drop_front() !=
+            ArrayRef<int64_t>(stacked.shape).drop_front())
+      return llvm::createStringError(
+          "weight '" + name + "' cannot be stacked under '" + weight.source +
+          "': " + checkpoint.fileOf(name).str() + " has " +
+          describeTensor(st::dtypeName(tensor.dtype), tensor.shape) +
+          ", the stack so far is " +
+          describeTensor(st::dtypeName(stacked.dtype), stacked.shape));
+    storage.insert(storage.end(), tensor.bytes.begin(), tensor.bytes.end());
+    stacked.shape[0] += tensor.shape[0];
+    stacked.numElements += tensor.numElements;
+  }
+  stacked.name = weight.name;
+  stacked.byteSize = storage.size();
+  stacked.bytes = storage;
+  return &stacked;
+}
+
 /// Checks every planned weight against the checkpoint and adds it to the
 /// writer: by reference when stored as is (the checkpoint stays mapped
 /// until the write), as a transposed and/or panel-cut copy otherwise.
@@ -358,10 +409,14 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
                                    " weights (first: '" + plan.front().source +
                                    "') but no --weights file was given");
   for (const PlannedWeight &weight : plan) {
-    const st::TensorInfo *tensor = source->lookup(weight.source);
-    if (!tensor)
-      return llvm::createStringError("weight '" + weight.source +
-                                     "' is not in " + source->getPath().str());
+    st::TensorInfo stackedTensor;
+    std::vector<uint8_t> stackedBytes;
+    llvm::Expected<const st::TensorInfo *> found =
+        lookupSource(weight, *source, stackedTensor, stackedBytes);
+    if (!found)
+      return found.takeError();
+    const st::TensorInfo *tensor = *found;
+    bool stacked = !weight.concat.empty();
     StringRef file = source->fileOf(weight.source);
     if (weight.quantBits) {
       if (llvm::Error error = addQuantizedWeight(weight, *tensor, file, writer))
@@ -425,8 +480,10 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
       dtype = st::DType::F32;
     }
     if (!weight.transposed && !weight.panels) {
+      // A stack's bytes live in this iteration only: copy them.
       llvm::Error error =
-          widen ? writer.addTensor(weight.name, dtype, tensor->shape, bytes)
+          widen || stacked
+              ? writer.addTensor(weight.name, dtype, tensor->shape, bytes)
                 : writer.addTensorRef(weight.name, dtype, tensor->shape, bytes);
       if (error)
         return error;
@@ -639,6 +696,8 @@ int main(int argc, char **argv) {
   CpuPipelineOptions options;
   options.parallel = !singleThreaded;
   options.flashAttention = !noFlashAttention;
+  options.fuseQkv = !noFuseQkv;
+  options.fuseGatedFfn = !noFuseGatedFfn;
   options.weightColumnBlocks = weightColumnBlocks;
   options.sparsify = sparsify;
   options.sparseBlock = sparseBlock;

@@ -44,6 +44,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "functions whose tokens mix bidirectionally only"),
           clEnumValN(RemovePaddingMode::all, "all",
                      "every function the pass can run packed"))};
+  PassOptions::Option<bool> fuseQkv{
+      *this, "fuse-qkv",
+      llvm::cl::desc("Run projections of one input as one matmul "
+                     "(kiln-fuse-qkv)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseGatedFfn{
+      *this, "fuse-gated-ffn",
+      llvm::cl::desc("Run a gated FFN's gate and up projections as one "
+                     "matmul (kiln-fuse-gated-ffn)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> flashAttention{
       *this, "flash-attention",
       llvm::cl::desc("Lower eligible attentions to the fused online-softmax "

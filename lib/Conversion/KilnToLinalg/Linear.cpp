@@ -43,6 +43,16 @@ struct FfnLowering : OpConversionPattern<FfnOp> {
     Activation activation = op.getActivation();
     Value up = buildLinear(rewriter, loc, adaptor.getInput(),
                            adaptor.getUpWeight(), adaptor.getUpBias(), layout);
+    // One matmul made both: its first half of outputs is the gate's.
+    Value gate;
+    if (op.getStackedGate()) {
+      int64_t inter = cast<RankedTensorType>(up.getType()).getShape().back() / 2;
+      gate = sliceLastDim(rewriter, loc, up, 0, inter);
+      up = sliceLastDim(rewriter, loc, up, inter, inter);
+    } else if (Value gateWeight = adaptor.getGateWeight()) {
+      gate = buildLinear(rewriter, loc, adaptor.getInput(), gateWeight,
+                         adaptor.getGateBias(), layout);
+    }
     Type elementType = cast<RankedTensorType>(up.getType()).getElementType();
     Type accType = accumulatorType(elementType);
     Value init =
@@ -51,9 +61,7 @@ struct FfnLowering : OpConversionPattern<FfnOp> {
     // The activation (and the gate product) is one pointwise pass over the
     // intermediate activations, so no extra [M, inter] tensor is needed.
     Value hidden;
-    if (Value gateWeight = adaptor.getGateWeight()) {
-      Value gate = buildLinear(rewriter, loc, adaptor.getInput(), gateWeight,
-                               adaptor.getGateBias(), layout);
+    if (gate) {
       hidden = buildElementwise(
           rewriter, loc, ValueRange{gate, up}, init,
           [&](OpBuilder &b, Location l, ValueRange args) {

@@ -352,6 +352,17 @@ Value lowering::sliceDim0(OpBuilder &b, Location loc, Value value,
   return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
 }
 
+Value lowering::sliceLastDim(OpBuilder &b, Location loc, Value value,
+                             int64_t offset, int64_t size) {
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, value);
+  int64_t rank = sizes.size();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  offsets.back() = b.getIndexAttr(offset);
+  sizes.back() = b.getIndexAttr(size);
+  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
+}
+
 Value lowering::insertDim0(OpBuilder &b, Location loc, Value source, Value dest,
                            OpFoldResult offset) {
   SmallVector<OpFoldResult> sizes = getSizes(b, loc, source);

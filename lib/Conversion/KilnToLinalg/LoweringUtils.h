@@ -80,6 +80,11 @@ Value dropLeadingUnitDim(OpBuilder &b, Location loc, Value value);
 Value sliceDim0(OpBuilder &b, Location loc, Value value, OpFoldResult offset,
                 OpFoldResult size);
 
+/// Slices `[offset, offset + size)` of the last dim of `value`, keeping all
+/// other dims whole.
+Value sliceLastDim(OpBuilder &b, Location loc, Value value, int64_t offset,
+                   int64_t size);
+
 /// Inserts `source` into `dest` at `offset` along dim 0 (other offsets 0);
 /// `source` has the rank of `dest`.
 Value insertDim0(OpBuilder &b, Location loc, Value source, Value dest,

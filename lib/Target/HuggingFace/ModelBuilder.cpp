@@ -195,7 +195,7 @@ Value ModelBuilder::param(ArrayRef<std::string> names,
   }
   return ParamOp::create(b, f32(shape), *found, /*transposed=*/false,
                          IntegerAttr(), QuantAttr(), QuantPartAttr(),
-                         /*encoding=*/StringAttr());
+                         /*encoding=*/StringAttr(), /*concat=*/ArrayAttr());
 }
 
 Value ModelBuilder::optionalParam(const std::string &name,

@@ -220,6 +220,13 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     weight.panels = panels.getInt();
     if (auto encoding = dict.getAs<StringAttr>("encoding"))
       weight.encoding = encoding.str();
+    if (Attribute concat = dict.get("concat")) {
+      auto names = dyn_cast<ArrayAttr>(concat);
+      if (!names || !llvm::all_of(names, llvm::IsaPred<StringAttr>))
+        return module.emitError("malformed kiln.weights entry ") << entry;
+      for (StringRef part : names.getAsValueRange<StringAttr>())
+        weight.concat.push_back(part.str());
+    }
     weight.dtype = dtype->first;
     weight.shape.assign(type.getShape().begin(), type.getShape().end());
     weight.offset = offset.getInt();

@@ -96,6 +96,8 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
         {"offset", static_cast<int64_t>(weight.offset)},
         {"bytes", static_cast<int64_t>(weight.nbytes)},
     };
+    if (!weight.concat.empty())
+      object["concat"] = llvm::json::Array(weight.concat);
     if (weight.quantBits)
       object["quant"] = llvm::json::Object{
           {"scheme", weight.quantBits == 8 ? "int8" : "int4"},

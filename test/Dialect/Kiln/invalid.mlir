@@ -545,3 +545,46 @@ func.func @dequantize_group(%q: tensor<6x4xi8>, %s: tensor<1x4xf32>) {
   %w = kiln.dequantize %q scales %s quant <bits = 8, group = 4, symmetric = true> : (tensor<6x4xi8>, tensor<1x4xf32>) -> tensor<6x4xf32>
   return
 }
+
+// -----
+
+func.func @param_concat_empty_name() {
+  // expected-error @+1 {{'kiln.param' op has an empty name in `concat`}}
+  %w = kiln.param "q" concat ["k", ""] : tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @param_concat_encoded() {
+  // expected-error @+1 {{'kiln.param' op `concat` needs at least one name, a tensor of rank >= 1 and no `encoding`}}
+  %w = kiln.param "q" concat ["k"] encoding "2:4.values" : tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_stacked_and_gate(%x: tensor<?x16xf32>, %up: tensor<128x16xf32>, %gate: tensor<128x16xf32>, %down: tensor<16x64xf32>) {
+  // expected-error @+1 {{'kiln.ffn' op has `stacked_gate` and a separate gate weight or bias; the gate is either stacked into up or not}}
+  %y = kiln.ffn %x up %up stacked_gate gate %gate down %down activation <silu>
+      : (tensor<?x16xf32>, tensor<128x16xf32>, tensor<128x16xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_stacked_odd(%x: tensor<?x16xf32>, %up: tensor<127x16xf32>, %down: tensor<16x64xf32>) {
+  // expected-error @+1 {{'kiln.ffn' op has `stacked_gate`, so the up weight stacks gate and up and needs a static, even intermediate dim, got [127, 16]}}
+  %y = kiln.ffn %x up %up stacked_gate down %down activation <silu>
+      : (tensor<?x16xf32>, tensor<127x16xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_stacked_down(%x: tensor<?x16xf32>, %up: tensor<128x16xf32>, %down: tensor<16x128xf32>) {
+  // expected-error @+1 {{'kiln.ffn' op down weight has shape [16, 128] but expected [16, 64] ([hidden, inter] with up [2 * inter, hidden], in the op's layout)}}
+  %y = kiln.ffn %x up %up stacked_gate down %down activation <silu>
+      : (tensor<?x16xf32>, tensor<128x16xf32>, tensor<16x128xf32>) -> tensor<?x16xf32>
+  return
+}

@@ -12,11 +12,14 @@
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight"}>
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight", transposed}>
 // CHECK: kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
-func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>) {
+// CHECK: kiln.param "q" concat ["k", "v"] transposed : tensor<16x192xf32>
+// GENERIC: "kiln.param"() <{concat = ["k", "v"], name = "q", transposed}>
+func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<16x192xf32>) {
   %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<64x16xf32>
   %t = kiln.param "model.layers.0.mlp.up_proj.weight" transposed : tensor<16x64xf32>
   %p = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
-  return %w, %t, %p : tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>
+  %s = kiln.param "q" concat ["k", "v"] transposed : tensor<16x192xf32>
+  return %w, %t, %p, %s : tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<16x192xf32>
 }
 
 // CHECK-LABEL: func.func @embedding
@@ -46,18 +49,23 @@ func.func @linear(%x: tensor<?x?x16xf32>, %w: tensor<32x16xf32>, %b: tensor<32xf
 // CHECK: kiln.ffn %{{.*}} up %{{.*}} down %{{.*}} up_bias %{{.*}} down_bias %{{.*}} activation <gelu> :
 // CHECK: kiln.ffn %{{.*}} up %{{.*}} gate %{{.*}} down %{{.*}} activation <silu> :
 // CHECK: kiln.ffn %{{.*}} up %{{.*}} down %{{.*}} activation <gelu_tanh> layout <in_out> :
+// CHECK: kiln.ffn %{{.*}} up %{{.*}} stacked_gate down %{{.*}} activation <silu> : (tensor<?x?x16xf32>, tensor<128x16xf32>, tensor<16x64xf32>)
 // GENERIC-LABEL: sym_name = "ffn"
 // GENERIC: "kiln.ffn"{{.*}}activation = #kiln.activation<gelu>{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 1>
+// GENERIC: "kiln.ffn"{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 0>, stacked_gate}>
 func.func @ffn(%x: tensor<?x?x16xf32>, %up: tensor<64x16xf32>, %down: tensor<16x64xf32>,
-               %bu: tensor<64xf32>, %bd: tensor<16xf32>, %upT: tensor<16x64xf32>, %downT: tensor<64x16xf32>)
-    -> (tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>) {
+               %bu: tensor<64xf32>, %bd: tensor<16xf32>, %upT: tensor<16x64xf32>, %downT: tensor<64x16xf32>,
+               %gateUp: tensor<128x16xf32>)
+    -> (tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>) {
   %0 = kiln.ffn %x up %up down %down up_bias %bu down_bias %bd activation <gelu>
       : (tensor<?x?x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>, tensor<64xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
   %1 = kiln.ffn %x up %up gate %up down %down activation <silu>
       : (tensor<?x?x16xf32>, tensor<64x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>) -> tensor<?x?x16xf32>
   %2 = kiln.ffn %x up %upT down %downT activation <gelu_tanh> layout <in_out>
       : (tensor<?x?x16xf32>, tensor<16x64xf32>, tensor<64x16xf32>) -> tensor<?x?x16xf32>
-  return %0, %1, %2 : tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>
+  %3 = kiln.ffn %x up %gateUp stacked_gate down %down activation <silu>
+      : (tensor<?x?x16xf32>, tensor<128x16xf32>, tensor<16x64xf32>) -> tensor<?x?x16xf32>
+  return %0, %1, %2, %3 : tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>
 }
 
 // CHECK-LABEL: func.func @norms

@@ -46,6 +46,9 @@ struct EntrySignature {
 struct PlannedWeight {
   std::string name;        ///< in the compiled weights file
   std::string source;      ///< in the checkpoint
+  /// Checkpoint tensors whose rows are stacked after `source`'s (a param
+  /// with `concat`); the plan reads the stack as one tensor.
+  std::vector<std::string> concat;
   bool transposed = false; ///< stored as the transpose of `source`
   int64_t panels = 0;      ///< then cut into column panels this wide
   std::string encoding;    ///< or this part of a sparse form (SparseWeights.h)

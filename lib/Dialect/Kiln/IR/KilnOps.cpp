@@ -162,6 +162,14 @@ LogicalResult ParamOp::verify() {
   if (getTransposed() && shape.size() != 2)
     return emitOpError() << "can only transpose a 2-D weight, got "
                          << formatShape(shape);
+  if (std::optional<ArrayAttr> concat = getConcat()) {
+    if (concat->empty() || shape.empty() || getEncoding())
+      return emitOpError("`concat` needs at least one name, a tensor of "
+                         "rank >= 1 and no `encoding`");
+    for (StringRef name : concat->getAsValueRange<StringAttr>())
+      if (name.empty())
+        return emitOpError("has an empty name in `concat`");
+  }
   if (std::optional<StringRef> encoding = getEncoding()) {
     if (getTransposed())
       return emitOpError("cannot both transpose and encode a weight");
@@ -176,6 +184,40 @@ LogicalResult ParamOp::verify() {
                               "bsrRxC.offsets, 2:4.values or 2:4.meta)";
   }
   return success();
+}
+
+SmallVector<StringRef> ParamOp::getSourceNames() {
+  SmallVector<StringRef> names = {getName()};
+  if (std::optional<ArrayAttr> concat = getConcat())
+    llvm::append_range(names, concat->getAsValueRange<StringAttr>());
+  return names;
+}
+
+ParamOp ParamOp::createStacked(OpBuilder &builder, Location loc,
+                               ArrayRef<ParamOp> parts) {
+  if (parts.size() < 2)
+    return nullptr;
+  ParamOp leader = parts.front();
+  RankedTensorType first = leader.getType();
+  if (first.getRank() == 0)
+    return nullptr;
+  SmallVector<int64_t> shape(first.getShape());
+  shape[0] = 0;
+  SmallVector<Attribute> rest;
+  for (auto [index, part] : llvm::enumerate(llvm::to_vector(parts))) {
+    RankedTensorType type = part.getType();
+    if (!part.isPlain() || type.getElementType() != first.getElementType() ||
+        type.getShape().drop_front() != first.getShape().drop_front())
+      return nullptr;
+    shape[0] += type.getDimSize(0);
+    if (index > 0)
+      rest.push_back(part.getNameAttr());
+  }
+  return ParamOp::create(
+      builder, loc, RankedTensorType::get(shape, first.getElementType()),
+      leader.getNameAttr(), /*transposed=*/nullptr, /*panels=*/nullptr,
+      /*quant=*/nullptr, /*part=*/nullptr, /*encoding=*/nullptr,
+      builder.getArrayAttr(rest));
 }
 
 //===----------------------------------------------------------------------===//
@@ -374,9 +416,21 @@ LogicalResult FfnOp::verify() {
     return emitOpError("input must have rank >= 1, got a scalar tensor");
   int64_t hidden = in.back();
   ArrayRef<int64_t> up = shapeOf(getUpWeight());
-  int64_t inter = outIn ? up[0] : up[1];
-  SmallVector<int64_t> upShape = outIn ? SmallVector<int64_t>{inter, hidden}
-                                       : SmallVector<int64_t>{hidden, inter};
+  int64_t upOut = outIn ? up[0] : up[1];
+  bool stacked = getStackedGate();
+  if (stacked) {
+    if (getGateWeight() || getGateBias())
+      return emitOpError("has `stacked_gate` and a separate gate weight or "
+                         "bias; the gate is either stacked into up or not");
+    if (ShapedType::isDynamic(upOut) || upOut % 2 != 0)
+      return emitOpError() << "has `stacked_gate`, so the up weight stacks "
+                              "gate and up and needs a static, even "
+                              "intermediate dim, got "
+                           << formatShape(up);
+  }
+  int64_t inter = stacked ? upOut / 2 : upOut;
+  SmallVector<int64_t> upShape = outIn ? SmallVector<int64_t>{upOut, hidden}
+                                       : SmallVector<int64_t>{hidden, upOut};
   SmallVector<int64_t> downShape = outIn ? SmallVector<int64_t>{hidden, inter}
                                          : SmallVector<int64_t>{inter, hidden};
   if (failed(check.shape("up weight", getUpWeight(), upShape,
@@ -384,9 +438,12 @@ LogicalResult FfnOp::verify() {
       failed(check.optionalShape("gate weight", getGateWeight(), upShape,
                                  "same as the up weight")) ||
       failed(check.shape("down weight", getDownWeight(), downShape,
-                         "the transpose of the up weight")) ||
-      failed(check.optionalShape("up bias", getUpBias(), {inter},
-                                 "the intermediate size")) ||
+                         stacked ? "[hidden, inter] with up [2 * inter, "
+                                   "hidden], in the op's layout"
+                                 : "the transpose of the up weight")) ||
+      failed(check.optionalShape("up bias", getUpBias(), {upOut},
+                                 stacked ? "gate's and up's, stacked"
+                                         : "the intermediate size")) ||
       failed(check.optionalShape("gate bias", getGateBias(), {inter},
                                  "the intermediate size")) ||
       failed(check.optionalShape("down bias", getDownBias(), {hidden},

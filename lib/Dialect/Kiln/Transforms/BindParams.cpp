@@ -39,6 +39,9 @@ struct PlannedWeight {
 /// The tensor name a param reads in the compiled weights file.
 StringAttr storedName(ParamOp param) {
   std::string name = param.getName().str();
+  if (std::optional<ArrayAttr> concat = param.getConcat())
+    for (StringRef part : concat->getAsValueRange<StringAttr>())
+      name += "+" + part.str();
   if (param.getTransposed())
     name += ":T";
   if (QuantAttr quant = param.getQuantAttr())
@@ -122,6 +125,8 @@ struct KilnBindParamsPass
                                 builder.getI64IntegerAttr(weight.offset)),
            builder.getNamedAttr("type", TypeAttr::get(weight.type))};
       fields.append(quant.begin(), quant.end());
+      if (ArrayAttr concat = weight.firstUse.getConcatAttr())
+        fields.push_back(builder.getNamedAttr("concat", concat));
       entries.push_back(builder.getDictionaryAttr(fields));
     }
     module->setAttr("kiln.weights", builder.getArrayAttr(entries));

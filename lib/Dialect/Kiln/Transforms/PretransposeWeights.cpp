@@ -38,7 +38,8 @@ Value createTransposedParam(PatternRewriter &rewriter, ParamOp param) {
   return ParamOp::create(rewriter, param.getLoc(), transposedType,
                          param.getNameAttr(), rewriter.getUnitAttr(),
                          /*panels=*/nullptr, /*quant=*/nullptr,
-                         /*part=*/nullptr, /*encoding=*/nullptr);
+                         /*part=*/nullptr, /*encoding=*/nullptr,
+                         param.getConcatAttr());
 }
 
 struct PretransposeLinear : public OpRewritePattern<LinearOp> {

@@ -46,9 +46,11 @@ ParamOp getQuantizableWeight(Value weight, const QuantizeConfig &config) {
       param.getType().getRank() != 2 ||
       !param.getType().getElementType().isF32())
     return nullptr;
-  for (const llvm::GlobPattern &pattern : config.skip)
-    if (pattern.match(param.getName()))
-      return nullptr;
+  // A stack is kept f32 when any of its weights is to be kept.
+  for (StringRef name : param.getSourceNames())
+    for (const llvm::GlobPattern &pattern : config.skip)
+      if (pattern.match(name))
+        return nullptr;
   return param;
 }
 
@@ -59,7 +61,7 @@ Value createPart(PatternRewriter &rewriter, ParamOp param, QuantAttr quant,
       rewriter, param.getLoc(), RankedTensorType::get(shape, element),
       param.getNameAttr(), param.getTransposedAttr(), /*panels=*/nullptr,
       quant, QuantPartAttr::get(rewriter.getContext(), part),
-      /*encoding=*/nullptr);
+      /*encoding=*/nullptr, param.getConcatAttr());
 }
 
 /// `kiln.dequantize` of the quantized params of `param`.

@@ -208,11 +208,12 @@ private:
   SmallVector<Attribute> records;
 };
 
-/// The plain 2-D f32 param defining `value`, if any.
+/// The plain 2-D f32 param defining `value`, if any. Stacked params
+/// (`concat`, from the fusion passes) are left dense.
 ParamOp getPlainParam(Value value) {
   auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
   if (!param || param.getTransposed() || param.getPanels() ||
-      param.getEncoding() || param.getType().getRank() != 2 ||
+      param.getEncoding() || param.getConcat() || param.getType().getRank() != 2 ||
       !param.getType().getElementType().isF32())
     return nullptr;
   return param;
@@ -245,7 +246,7 @@ Value createPart(PatternRewriter &rewriter, ParamOp weight,
       rewriter, weight.getLoc(), RankedTensorType::get(shape, elementType),
       weight.getNameAttr(), /*transposed=*/nullptr, /*panels=*/nullptr,
       /*quant=*/nullptr, /*part=*/nullptr,
-      rewriter.getStringAttr(encoding.str()));
+      rewriter.getStringAttr(encoding.str()), /*concat=*/nullptr);
 }
 
 struct SparsifyLinear : public OpRewritePattern<LinearOp> {
@@ -303,8 +304,8 @@ struct SplitSparseFfn : public OpRewritePattern<FfnOp> {
 
   LogicalResult matchAndRewrite(FfnOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getLayout() != WeightLayout::out_in)
-      return rewriter.notifyMatchFailure(op, "not out_in");
+    if (op.getLayout() != WeightLayout::out_in || op.getStackedGate())
+      return rewriter.notifyMatchFailure(op, "not out_in, or stacked");
     bool sparse = false;
     for (Value weight : {op.getUpWeight(), op.getGateWeight(),
                          op.getDownWeight()})

@@ -68,6 +68,18 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
         : tensor<172x4096x64xf32>
     ```
 
+    With `concat [n1, ...]`, the op reads the tensor `name` with the rows
+    (outermost dim) of `n1, ...` appended in order, as if the checkpoint
+    held that concatenation: kiln-fuse-qkv and kiln-fuse-gated-ffn stack
+    the `[out, in]` weights (and `[out]` biases) of projections that read
+    one input this way, so that they run as one matmul. `transposed`,
+    `panels` and `quant` then apply to the stacked tensor.
+
+    ```mlir
+    %wqkv = kiln.param "attn.q.weight" concat ["attn.k.weight", "attn.v.weight"]
+        : tensor<384x128xf32>
+    ```
+
     With `quant` (see `#kiln.quant`) and `part`, the op reads one tensor of
     the quantized form of the (possibly transposed) 2-D weight `[K, N]`,
     which kiln-compile computes from the checkpoint when it writes the
@@ -86,14 +98,31 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$panels,
                        OptionalAttr<Kiln_QuantAttr>:$quant,
                        OptionalAttr<Kiln_QuantPartAttr>:$part,
-                       OptionalAttr<StrAttr>:$encoding);
+                       OptionalAttr<StrAttr>:$encoding,
+                       OptionalAttr<StrArrayAttr>:$concat);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $name (`transposed` $transposed^)? (`panels` $panels^)?
+    $name (`concat` $concat^)? (`transposed` $transposed^)? (`panels` $panels^)?
     (`quant` $quant^)? (`part` $part^)? (`encoding` $encoding^)? attr-dict
     `:` type($result)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// True when the op reads a checkpoint tensor as stored: no transpose,
+    /// panels, quantized part, sparse encoding or stack.
+    bool isPlain() {
+      return !getTransposed() && !getPanels() && !getQuant() &&
+             !getEncoding() && !getConcat();
+    }
+
+    /// Every checkpoint tensor the op reads: `name`, then `concat`'s.
+    SmallVector<StringRef> getSourceNames();
+
+    /// A param reading plain `parts` (same element type and trailing dims)
+    /// stacked along their first dim, or null when they cannot stack.
+    static ParamOp createStacked(OpBuilder &builder, Location loc,
+                                 ArrayRef<ParamOp> parts);
+  }];
 }
 
 def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
@@ -248,6 +277,12 @@ def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {
     op's `layout` and its optional bias. With `out_in` layout, `up` and
     `gate` are `[inter, hidden]` and `down` is `[hidden, inter]`.
 
+    With `stacked_gate` (what kiln-fuse-gated-ffn makes), the op is gated
+    and `up` holds the gate's weight and then up's stacked along the
+    intermediate dim (`[2 * inter, hidden]` with `out_in`,
+    `[hidden, 2 * inter]` with `in_out`), `up_bias` likewise: both run as
+    one matmul whose first `inter` outputs are the gate's.
+
     ```mlir
     %y = kiln.ffn %x up %wu gate %wg down %wd activation <silu>
         : (tensor<?x?x4096xf32>, tensor<11008x4096xf32>,
@@ -264,18 +299,23 @@ def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Kiln_FloatTensor>:$down_bias,
                        Kiln_ActivationAttr:$activation,
                        DefaultValuedAttr<Kiln_WeightLayoutAttr,
-                                         "WeightLayout::out_in">:$layout);
+                                         "WeightLayout::out_in">:$layout,
+                       UnitAttr:$stacked_gate);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `up` $up_weight (`gate` $gate_weight^)? `down` $down_weight
+    $input `up` $up_weight (`stacked_gate` $stacked_gate^)?
+    (`gate` $gate_weight^)? `down` $down_weight
     (`up_bias` $up_bias^)? (`gate_bias` $gate_bias^)?
     (`down_bias` $down_bias^)? `activation` $activation
     (`layout` $layout^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// True for the GLU family (SwiGLU, GeGLU): a gate projection exists.
-    bool isGated() { return static_cast<bool>(getGateWeight()); }
+    /// True for the GLU family (SwiGLU, GeGLU): a gate projection exists,
+    /// on its own or stacked into the up projection.
+    bool isGated() {
+      return static_cast<bool>(getGateWeight()) || getStackedGate();
+    }
   }];
 }
 

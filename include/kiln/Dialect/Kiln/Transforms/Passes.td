@@ -33,6 +33,58 @@ def KilnPretransposeWeights : Pass<"kiln-pretranspose-weights",
   }];
 }
 
+def KilnFuseQkv : Pass<"kiln-fuse-qkv", "func::FuncOp"> {
+  let summary = "Run projections of one input as one matmul";
+  let description = [{
+    Attention's query, key and value projections (and any other
+    `kiln.linear`s that read the same value) each stream the input once and,
+    on the CPU, run as their own parallel loop; a decode step, one token,
+    pays the fork and join of every one. This pass stacks the weights of
+    all `kiln.linear`s of one block that read the same input with
+    `layout <out_in>` and plain `kiln.param` weights of one input size
+    (and biases: all or none) into one param with `concat`, which
+    kiln-compile writes as one tensor, runs one `kiln.linear` with the
+    summed output size, and gives each former projection its columns with a
+    `tensor.extract_slice`. The stacked linear sits where the first of them
+    was.
+
+    ```mlir
+    %q = kiln.linear %x, %wq : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %k = kiln.linear %x, %wk : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+    // becomes
+    %w = kiln.param "q.weight" concat ["k.weight"] : tensor<96x64xf32>
+    %qk = kiln.linear %x, %w : (tensor<?x64xf32>, tensor<96x64xf32>) -> tensor<?x96xf32>
+    %q = tensor.extract_slice %qk[0, 0] [%n, 64] [1, 1] : ...
+    %k = tensor.extract_slice %qk[0, 64] [%n, 32] [1, 1] : ...
+    ```
+
+    kiln-compile runs it by default (`--no-fuse-qkv` turns it off).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def KilnFuseGatedFfn : Pass<"kiln-fuse-gated-ffn", "func::FuncOp"> {
+  let summary = "Run a gated FFN's gate and up projections as one matmul";
+  let description = [{
+    A gated `kiln.ffn` (SwiGLU, GeGLU) projects its input twice, by `gate`
+    and by `up`. When both weights (and biases, if any) are plain
+    `kiln.param`s in `layout <out_in>`, this pass stacks them, gate first,
+    into one param with `concat` and sets the op's `stacked_gate`: the
+    lowering then runs a single matmul of twice the intermediate size, and
+    the activation and gate product read its two halves.
+
+    ```mlir
+    %y = kiln.ffn %x up %wu gate %wg down %wd activation <silu> : ...
+    // becomes
+    %wgu = kiln.param "mlp.gate_proj.weight" concat ["mlp.up_proj.weight"]
+        : tensor<704x128xf32>
+    %y = kiln.ffn %x up %wgu stacked_gate down %wd activation <silu> : ...
+    ```
+
+    kiln-compile runs it by default (`--no-fuse-gated-ffn` turns it off).
+  }];
+}
+
 def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
   let summary = "Bind kiln.param ops to views of one weights buffer";
   let description = [{
@@ -54,7 +106,9 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     different types is an error. A param of a quantized weight
     (kiln-quantize) adds `quant` (its `#kiln.quant` scheme) and `part`
     (`values`, `scales` or `zero_points`) to its entry, and
-    `:Q<bits>g<group><s|a>:<part>` to its name.
+    `:Q<bits>g<group><s|a>:<part>` to its name. A stacked param (`concat`)
+    adds `concat`, the names stacked after `source`, and `+<name>` for
+    each to its name.
 
     ```mlir
     %w = kiln.param "fc.weight" : tensor<8x4xf32>
