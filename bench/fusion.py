@@ -3,9 +3,10 @@
 
 Writes a LLaMA-shaped Hugging Face checkpoint (bundled.py's generator;
 default hidden 1024, intermediate 2816, 16 heads, 4 KV heads, 4 layers,
-vocab 2048), compiles it twice -- with kiln-fuse-qkv and
-kiln-fuse-gated-ffn (kiln-compile's default) and with --no-fuse-qkv
---no-fuse-gated-ffn -- checks that both give the same logits, and times,
+vocab 2048), compiles it twice -- with kiln-fuse-qkv, kiln-fuse-gated-ffn
+and kiln-fuse-epilogue (kiln-compile's default) and with --no-fuse-qkv
+--no-fuse-gated-ffn --no-fuse-epilogue -- checks that both give the same
+logits (to rounding: the residual joins the sum first), and times,
 alternating the two builds each round:
 
   decode   kiln-run --generate N after a P-token prompt: median ms/token
@@ -25,13 +26,14 @@ import subprocess
 import tempfile
 import time
 
-from common import kiln_env, tool  # noqa: E402
+from common import kiln_env, kiln_run_ms, tool  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from kiln import bundled  # noqa: E402
 
-BUILDS = {"fused": [], "unfused": ["--no-fuse-qkv", "--no-fuse-gated-ffn"]}
+BUILDS = {"fused": [], "unfused": ["--no-fuse-qkv", "--no-fuse-gated-ffn",
+                                   "--no-fuse-epilogue"]}
 
 
 def run(command):
@@ -44,16 +46,6 @@ def decode_ms(model, args):
     result = run([tool("kiln-run"), model, "--threads", str(args.threads),
                   "--generate", str(args.tokens), "--prompt-ids", prompt])
     return float(re.search(r"median ([0-9.]+) ms/token", result.stderr).group(1))
-
-
-def forward_ms(model, inputs, out, args):
-    command = [tool("kiln-run"), model, "--threads", str(args.threads),
-               "--output-dir", out, "--warmup", "1",
-               "--iterations", str(args.iterations)]
-    for name, path in inputs.items():
-        command += ["--input", f"{name}={path}"]
-    result = run(command)
-    return float(re.search(r"median ([0-9.]+) ms", result.stdout).group(1))
 
 
 def main():
@@ -101,8 +93,7 @@ def main():
         logits = {}
         for name, model in models.items():
             out = os.path.join(workdir, "out-" + name)
-            forward_ms(model, inputs, out, argparse.Namespace(threads=args.threads,
-                                                              iterations=1))
+            kiln_run_ms(model, inputs, args.threads, 0, 1, out)
             logits[name] = np.load(os.path.join(out, "logits.npy"))
         diff = float(np.abs(logits["fused"] - logits["unfused"]).max())
         print(f"# max |fused - unfused| logits: {diff:.2e}")
@@ -110,8 +101,9 @@ def main():
         for _ in range(args.rounds):
             for name, model in models.items():
                 timings[(name, "decode")].append(decode_ms(model, args))
-                timings[(name, "forward")].append(
-                    forward_ms(model, inputs, os.path.join(workdir, "out"), args))
+                timings[(name, "forward")].append(kiln_run_ms(
+                    model, inputs, args.threads, 1, args.iterations,
+                    os.path.join(workdir, "out")))
         for kind, unit in (("decode", "ms/token"), ("forward", "ms")):
             fused = statistics.median(timings[("fused", kind)])
             unfused = statistics.median(timings[("unfused", kind)])

@@ -112,6 +112,21 @@ int64_t weightColumnBlock(linalg::GenericOp op, int64_t maxBlocks) {
   return perBlock * tile.cols;
 }
 
+/// True for an elementwise op whose only use initializes the accumulator of
+/// another op that this pass tiles: that op's tiles compute it (see the
+/// fusion control below), so it gets no loop of its own.
+bool isFusedAccumulatorInit(linalg::LinalgOp op) {
+  if (op->getNumResults() != 1 || !op->getResult(0).hasOneUse() ||
+      op.getNumLoops() != op.getNumParallelLoops())
+    return false;
+  OpOperand &use = *op->getResult(0).getUses().begin();
+  auto consumer = dyn_cast<linalg::LinalgOp>(use.getOwner());
+  return consumer && consumer.isDpsInit(&use) &&
+         consumer.hasPureTensorSemantics() && consumer.getNumLoops() > 0 &&
+         consumer.getIteratorTypesArray().front() ==
+             utils::IteratorType::parallel;
+}
+
 struct KilnCpuTileAndParallelizePass
     : public kiln::impl::KilnCpuTileAndParallelizeBase<
           KilnCpuTileAndParallelizePass> {
@@ -120,10 +135,15 @@ struct KilnCpuTileAndParallelizePass
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     SmallVector<linalg::LinalgOp> candidates;
+    llvm::SmallPtrSet<Operation *, 8> accumulatorInits;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (!op.hasPureTensorSemantics() || isa<linalg::FillOp>(op) ||
           op->getParentOfType<scf::ForallOp>() || op.getNumLoops() == 0)
         return;
+      if (isFusedAccumulatorInit(op)) {
+        accumulatorInits.insert(op);
+        return;
+      }
       if (op.getIteratorTypesArray().front() != utils::IteratorType::parallel)
         return;
       candidates.push_back(op);
@@ -174,12 +194,18 @@ struct KilnCpuTileAndParallelizePass
       tiling.setTileSizes(tileSizes);
       scf::SCFTileAndFuseOptions options;
       options.setTilingOptions(tiling);
-      // Only the accumulator's initialization joins the tile: fusing other
-      // producers would recompute them once per consumer.
+      // Only the accumulator's initialization joins the tile -- a fill, or
+      // an elementwise op that only initializes it (a matmul's broadcast
+      // bias plus residual): tiles own disjoint parts of the accumulator,
+      // so it is computed once, in cache, right before the tile
+      // accumulates onto it. Fusing other producers would recompute them
+      // once per consumer.
       options.setFusionControlFn(
-          [](tensor::ExtractSliceOp, OpResult producer, bool)
+          [&](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
               -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-            if (isa<linalg::FillOp>(producer.getOwner()))
+            Operation *owner = producer.getOwner();
+            if (isa<linalg::FillOp>(owner) ||
+                (isDestination && accumulatorInits.contains(owner)))
               return scf::SCFTileAndFuseOptions::ControlFnResult{};
             return std::nullopt;
           });

@@ -64,6 +64,8 @@ void mlir::kiln::buildCpuLoweringStage(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createKilnFuseQkv());
   if (options.fuseGatedFfn)
     pm.addNestedPass<func::FuncOp>(createKilnFuseGatedFfn());
+  if (options.fuseEpilogue)
+    pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogue());
   pm.addNestedPass<func::FuncOp>(createKilnPretransposeWeights());
   if (options.quantize != "none") {
     KilnQuantizeOptions quantize;

@@ -26,6 +26,58 @@ func.func @matmul(%a: tensor<?x8xf32>, %b: tensor<8x32xf32>) -> tensor<?x32xf32>
 
 // -----
 
+// The accumulator starts from residual + bias (kiln-fuse-epilogue): that
+// elementwise op is only the matmul's init, so each block computes its own
+// part of it, in the block, before the matmul. The residual + bias op that
+// is also returned is not fused (it would be computed twice).
+#mA = affine_map<(m, n, k) -> (m, k)>
+#mB = affine_map<(m, n, k) -> (k, n)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @residual_init
+// CHECK-SAME: %[[RES:arg[0-9]+]]: tensor<?x32xf32>
+// CHECK: %[[EMPTY:.*]] = tensor.empty
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (%{{.*}}) step (16) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][%[[I]], 0]
+// CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%[[R]], %{{.*}} : tensor<?x32xf32>, tensor<32xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]{{.*}} outs(%[[INIT]] : tensor<?x32xf32>)
+// CHECK: tensor.parallel_insert_slice
+// CHECK-LABEL: func.func @shared_init
+// CHECK: %[[SHARED:.*]] = scf.forall
+// CHECK: scf.forall
+// CHECK-NOT: arith.addf
+// CHECK: tensor.parallel_insert_slice
+func.func @residual_init(%a: tensor<?x8xf32>, %b: tensor<8x32xf32>, %res: tensor<?x32xf32>, %bias: tensor<32xf32>) -> tensor<?x32xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%m) : tensor<?x32xf32>
+  %init = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%res, %bias : tensor<?x32xf32>, tensor<32xf32>) outs(%e : tensor<?x32xf32>) {
+  ^bb0(%r: f32, %bb: f32, %out: f32):
+    %s = arith.addf %r, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<?x32xf32>
+  %y = linalg.matmul indexing_maps = [#mA, #mB, #mC] ins(%a, %b : tensor<?x8xf32>, tensor<8x32xf32>) outs(%init : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+func.func @shared_init(%a: tensor<?x8xf32>, %b: tensor<8x32xf32>, %res: tensor<?x32xf32>, %bias: tensor<32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%m) : tensor<?x32xf32>
+  %init = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%res, %bias : tensor<?x32xf32>, tensor<32xf32>) outs(%e : tensor<?x32xf32>) {
+  ^bb0(%r: f32, %bb: f32, %out: f32):
+    %s = arith.addf %r, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<?x32xf32>
+  %y = linalg.matmul indexing_maps = [#mA, #mB, #mC] ins(%a, %b : tensor<?x8xf32>, tensor<8x32xf32>) outs(%init : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %y, %init : tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
 // Rank-3 ops: one sequence and 16 positions (matmul-rows) per block, so
 // that a batch of one still splits.
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>

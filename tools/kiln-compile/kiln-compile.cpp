@@ -94,6 +94,11 @@ cl::opt<bool> noFuseGatedFfn(
     cl::desc("Run a gated FFN's gate and up projections as separate "
              "matmuls instead of one (kiln-fuse-gated-ffn)"),
     cl::cat(category));
+cl::opt<bool> noFuseEpilogue(
+    "no-fuse-epilogue",
+    cl::desc("Add residual connections after the projections' matmuls "
+             "instead of inside them (kiln-fuse-epilogue)"),
+    cl::cat(category));
 cl::opt<int64_t> weightColumnBlocks(
     "weight-column-blocks",
     cl::desc("Split each weight matmul into this many column blocks as well "
@@ -698,6 +703,7 @@ int main(int argc, char **argv) {
   options.flashAttention = !noFlashAttention;
   options.fuseQkv = !noFuseQkv;
   options.fuseGatedFfn = !noFuseGatedFfn;
+  options.fuseEpilogue = !noFuseEpilogue;
   options.weightColumnBlocks = weightColumnBlocks;
   options.sparsify = sparsify;
   options.sparseBlock = sparseBlock;

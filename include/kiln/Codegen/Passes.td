@@ -18,7 +18,10 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
     Tiles the outermost parallel dimension of every linalg op on tensors
     (that is not already inside an `scf.forall`) into an `scf.forall`, which
     the CPU pipeline turns into an OpenMP work-sharing loop, and fuses the
-    `linalg.fill` that initializes a tile's accumulator into it. Loops are
+    `linalg.fill` that initializes a tile's accumulator into it, or the
+    elementwise op whose only use is that initialization (a projection's
+    broadcast bias plus residual, see kiln-fuse-epilogue), which then gets
+    no loop of its own. Loops are
     reordered so that the innermost one walks the most operands along their
     last (contiguous) dimension, which LLVM's loop vectorizer can use:
     matmuls (generalized first) become (m, k, n), attention's P.V walks the

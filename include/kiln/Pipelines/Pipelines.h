@@ -54,6 +54,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Run a gated FFN's gate and up projections as one "
                      "matmul (kiln-fuse-gated-ffn)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseEpilogue{
+      *this, "fuse-epilogue",
+      llvm::cl::desc("Add residual connections inside the projections' "
+                     "matmuls (kiln-fuse-epilogue)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> flashAttention{
       *this, "flash-attention",
       llvm::cl::desc("Lower eligible attentions to the fused online-softmax "

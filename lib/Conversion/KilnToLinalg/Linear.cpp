@@ -26,7 +26,7 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     Location loc = op.getLoc();
     Value result =
         buildLinear(rewriter, loc, adaptor.getInput(), adaptor.getWeight(),
-                    adaptor.getBias(), op.getLayout());
+                    adaptor.getBias(), op.getLayout(), adaptor.getResidual());
     rewriter.replaceOp(op, castToType(rewriter, loc, result, op.getType()));
     return success();
   }
@@ -80,8 +80,9 @@ struct FfnLowering : OpConversionPattern<FfnOp> {
                                 elementType);
           });
     }
-    Value result = buildLinear(rewriter, loc, hidden, adaptor.getDownWeight(),
-                               adaptor.getDownBias(), layout);
+    Value result =
+        buildLinear(rewriter, loc, hidden, adaptor.getDownWeight(),
+                    adaptor.getDownBias(), layout, adaptor.getResidual());
     rewriter.replaceOp(op, castToType(rewriter, loc, result, op.getType()));
     return success();
   }

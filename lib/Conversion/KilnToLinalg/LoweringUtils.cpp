@@ -242,7 +242,8 @@ static Value buildQuantizedMatmul(OpBuilder &b, Location loc, Value lhs,
 }
 
 Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
-                            Value weight, Value bias, WeightLayout layout) {
+                            Value weight, Value bias, WeightLayout layout,
+                            Value residual) {
   auto inType = cast<RankedTensorType>(input.getType());
   Type elementType = inType.getElementType();
   int64_t rank = inType.getRank();
@@ -251,14 +252,23 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
   SmallVector<OpFoldResult> inSizes = getSizes(b, loc, input);
   OpFoldResult n = tensor::getMixedSize(b, loc, weight, outIn ? 0 : 1);
 
-  // View the input as [M, K].
+  // View the input (and the residual) as [M, K] ([M, N]).
   Value lhs = input;
   SmallVector<ReassociationIndices> reassoc;
+  Value residual2d = residual;
   if (rank == 1) {
     reassoc = {{0, 1}};
     lhs = tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({1, k}, elementType), input, reassoc,
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), inSizes[0]});
+    if (residual) {
+      auto resType = cast<RankedTensorType>(residual.getType());
+      residual2d = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get({1, resType.getDimSize(0)}, elementType),
+          residual, reassoc,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                 tensor::getMixedSize(b, loc, residual, 0)});
+    }
   } else if (rank > 2) {
     ReassociationIndices lead;
     int64_t m = 1;
@@ -272,13 +282,45 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
     reassoc = {lead, {rank - 1}};
     lhs = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({m, k}, elementType), input, reassoc);
+    if (residual) {
+      ArrayRef<int64_t> shape =
+          cast<RankedTensorType>(residual.getType()).getShape();
+      int64_t rows = 1;
+      for (int64_t size : shape.drop_back())
+        rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
+                   ? ShapedType::kDynamic
+                   : rows * size;
+      residual2d = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({rows, shape.back()}, elementType),
+          residual, reassoc);
+    }
   }
 
-  // Start from the broadcast bias so the matmul accumulates onto it.
+  // Start from the residual and the broadcast bias so that the matmul
+  // accumulates onto them.
   OpFoldResult mSize = tensor::getMixedSize(b, loc, lhs, 0);
   SmallVector<OpFoldResult> outSizes{mSize, n};
   Value init;
-  if (bias) {
+  if (residual2d && bias) {
+    Value empty = emptyTensor(b, loc, outSizes, elementType);
+    MLIRContext *context = b.getContext();
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
+    AffineMap column = AffineMap::get(2, 0, getAffineDimExpr(1, context));
+    init = linalg::GenericOp::create(
+               b, loc, TypeRange{empty.getType()}, ValueRange{residual2d, bias},
+               ValueRange{empty},
+               ArrayRef<AffineMap>{identity, column, identity},
+               SmallVector<utils::IteratorType>(2,
+                                                utils::IteratorType::parallel),
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(
+                     nb, l,
+                     arith::AddFOp::create(nb, l, args[0], args[1]).getResult());
+               })
+               .getResult(0);
+  } else if (residual2d) {
+    init = residual2d;
+  } else if (bias) {
     Value empty = emptyTensor(b, loc, outSizes, elementType);
     init =
         linalg::BroadcastOp::create(b, loc, bias, empty, ArrayRef<int64_t>{0})

@@ -61,12 +61,13 @@ Value castToType(OpBuilder &b, Location loc, Value value, Type type);
 /// Applies the scalar activation `kind` to `x`.
 Value applyActivation(OpBuilder &b, Location loc, Activation kind, Value x);
 
-/// `input @ W^T + bias` over the last dim of `input` (any rank >= 1): the
-/// leading dims are collapsed into M for one `linalg.matmul` whose init is
-/// the broadcast bias (or zeros), then expanded back. An out_in weight is
-/// read transposed through the matmul's indexing maps, never copied.
+/// `input @ W^T + bias + residual` over the last dim of `input` (any rank
+/// >= 1): the leading dims are collapsed into M for one `linalg.matmul`
+/// whose init is the residual plus the broadcast bias (either or neither:
+/// zeros), then expanded back. An out_in weight is read transposed through
+/// the matmul's indexing maps, never copied.
 Value buildLinear(OpBuilder &b, Location loc, Value input, Value weight,
-                  Value bias, WeightLayout layout);
+                  Value bias, WeightLayout layout, Value residual = Value());
 
 /// `[n, ...] -> [1, n, ...]`: views one sequence of a packed tensor as a
 /// padded batch of one.

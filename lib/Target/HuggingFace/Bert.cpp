@@ -109,7 +109,8 @@ void mlir::kiln::hf::importBert(ModelBuilder &mb) {
                                     {inter, hidden}),
         Value(), mb.param(lp + "output.dense.weight", {hidden, inter}),
         mb.param(lp + "intermediate.dense.bias", {inter}), Value(),
-        mb.param(lp + "output.dense.bias", {hidden}), act);
+        mb.param(lp + "output.dense.bias", {hidden}), /*residual=*/Value(),
+        act);
     auto [g2, b2] = mb.layerNormParams(lp + "output.LayerNorm.", hidden);
     x = mb.layerNorm(mb.add(ffn, x), g2, b2, eps);
   }

@@ -192,7 +192,7 @@ public:
         mb.param(p + "mlp.gate_proj.weight", {inter, hidden}),
         mb.param(p + "mlp.down_proj.weight", {hidden, inter}),
         bias("mlp.up_proj", inter), bias("mlp.gate_proj", inter),
-        bias("mlp.down_proj", hidden), Activation::silu);
+        bias("mlp.down_proj", hidden), /*residual=*/Value(), Activation::silu);
     return mb.add(x, ffn);
   }
 
@@ -282,7 +282,8 @@ public:
         b, n2.getType(), n2, mb.param(p + "mlp.c_fc.weight", {hidden, inner}),
         Value(), mb.param(p + "mlp.c_proj.weight", {inner, hidden}),
         mb.param(p + "mlp.c_fc.bias", {inner}), Value(),
-        mb.param(p + "mlp.c_proj.bias", {hidden}), activation,
+        mb.param(p + "mlp.c_proj.bias", {hidden}), /*residual=*/Value(),
+        activation,
         WeightLayout::in_out);
     return mb.add(x, ffn);
   }

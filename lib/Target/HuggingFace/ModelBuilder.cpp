@@ -280,7 +280,7 @@ Value ModelBuilder::linear(Value input, Value weight, Value bias,
   auto weightType = cast<RankedTensorType>(weight.getType());
   int64_t out = weightType.getDimSize(layout == WeightLayout::out_in ? 0 : 1);
   return LinearOp::create(b, withLastDim(input, out), input, weight, bias,
-                          layout);
+                          /*residual=*/Value(), layout);
 }
 
 Value ModelBuilder::layerNorm(Value input, Value weight, Value bias,

@@ -588,3 +588,28 @@ func.func @ffn_stacked_down(%x: tensor<?x16xf32>, %up: tensor<128x16xf32>, %down
       : (tensor<?x16xf32>, tensor<128x16xf32>, tensor<16x128xf32>) -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @linear_residual_shape(%x: tensor<?x16xf32>, %w: tensor<32x16xf32>, %r: tensor<?x16xf32>) {
+  // expected-error @+1 {{'kiln.linear' op residual has shape [?, 16] but expected [?, 32] (the result's shape)}}
+  %y = kiln.linear %x, %w residual %r : (tensor<?x16xf32>, tensor<32x16xf32>, tensor<?x16xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_residual_type(%x: tensor<?x16xf32>, %w: tensor<32x16xf32>, %r: tensor<?x32xf16>) {
+  // expected-error @+1 {{'kiln.linear' op residual has element type 'f16' but expected 'f32' (that of input)}}
+  %y = kiln.linear %x, %w residual %r : (tensor<?x16xf32>, tensor<32x16xf32>, tensor<?x32xf16>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_residual_shape(%x: tensor<?x16xf32>, %up: tensor<64x16xf32>, %down: tensor<16x64xf32>, %r: tensor<?x64xf32>) {
+  // expected-error @+1 {{'kiln.ffn' op residual has shape [?, 64] but expected [?, 16] (the input's shape)}}
+  %y = kiln.ffn %x up %up down %down residual %r activation <gelu>
+      : (tensor<?x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>, tensor<?x64xf32>) -> tensor<?x16xf32>
+  return
+}

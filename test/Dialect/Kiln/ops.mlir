@@ -35,14 +35,19 @@ func.func @embedding(%t: tensor<100x16xf32>, %ids: tensor<?x?xi64>) -> tensor<?x
 // CHECK: kiln.linear %[[X]], %[[W]] bias %[[B]] : (tensor<?x?x16xf32>, tensor<32x16xf32>, tensor<32xf32>) -> tensor<?x?x32xf32>
 // CHECK: kiln.linear %[[X]], %[[W]] : (tensor<?x?x16xf32>, tensor<32x16xf32>) -> tensor<?x?x32xf32>
 // CHECK: kiln.linear %[[X]], %[[WT]] layout <in_out> : (tensor<?x?x16xf32>, tensor<16x32xf32>) -> tensor<?x?x32xf32>
+// CHECK: %[[R:.*]] = kiln.linear %[[X]], %[[W]] bias %[[B]] residual %{{.*}} : (tensor<?x?x16xf32>, tensor<32x16xf32>, tensor<32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x32xf32>
+// CHECK: kiln.linear %[[X]], %[[WT]] residual %[[R]] layout <in_out> : (tensor<?x?x16xf32>, tensor<16x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x32xf32>
 // GENERIC-LABEL: sym_name = "linear"
-// GENERIC: "kiln.linear"(%{{.*}}, %{{.*}}, %{{.*}}) <{layout = #kiln.weight_layout<out_in>}>
-// GENERIC: "kiln.linear"(%{{.*}}, %{{.*}}) <{layout = #kiln.weight_layout<in_out>}>
-func.func @linear(%x: tensor<?x?x16xf32>, %w: tensor<32x16xf32>, %b: tensor<32xf32>, %wt: tensor<16x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
+// GENERIC: "kiln.linear"(%{{.*}}, %{{.*}}, %{{.*}}) <{layout = #kiln.weight_layout<out_in>, operandSegmentSizes = array<i32: 1, 1, 1, 0>}>
+// GENERIC: "kiln.linear"(%{{.*}}, %{{.*}}) <{layout = #kiln.weight_layout<in_out>, operandSegmentSizes = array<i32: 1, 1, 0, 0>}>
+// GENERIC: "kiln.linear"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{layout = #kiln.weight_layout<out_in>, operandSegmentSizes = array<i32: 1, 1, 1, 1>}>
+func.func @linear(%x: tensor<?x?x16xf32>, %w: tensor<32x16xf32>, %b: tensor<32xf32>, %wt: tensor<16x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
   %0 = kiln.linear %x, %w bias %b : (tensor<?x?x16xf32>, tensor<32x16xf32>, tensor<32xf32>) -> tensor<?x?x32xf32>
   %1 = kiln.linear %x, %w layout <out_in> : (tensor<?x?x16xf32>, tensor<32x16xf32>) -> tensor<?x?x32xf32>
   %2 = kiln.linear %x, %wt layout <in_out> : (tensor<?x?x16xf32>, tensor<16x32xf32>) -> tensor<?x?x32xf32>
-  return %0, %1, %2 : tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
+  %3 = kiln.linear %x, %w bias %b residual %2 : (tensor<?x?x16xf32>, tensor<32x16xf32>, tensor<32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x32xf32>
+  %4 = kiln.linear %x, %wt residual %3 layout <in_out> : (tensor<?x?x16xf32>, tensor<16x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x32xf32>
+  return %0, %1, %3, %4 : tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
 }
 
 // CHECK-LABEL: func.func @ffn
@@ -51,8 +56,10 @@ func.func @linear(%x: tensor<?x?x16xf32>, %w: tensor<32x16xf32>, %b: tensor<32xf
 // CHECK: kiln.ffn %{{.*}} up %{{.*}} down %{{.*}} activation <gelu_tanh> layout <in_out> :
 // CHECK: kiln.ffn %{{.*}} up %{{.*}} stacked_gate down %{{.*}} activation <silu> : (tensor<?x?x16xf32>, tensor<128x16xf32>, tensor<16x64xf32>)
 // GENERIC-LABEL: sym_name = "ffn"
-// GENERIC: "kiln.ffn"{{.*}}activation = #kiln.activation<gelu>{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 1>
-// GENERIC: "kiln.ffn"{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 0>, stacked_gate}>
+// CHECK: kiln.ffn %{{.*}} up %{{.*}} down %{{.*}} residual %{{.*}} activation <relu> :
+// GENERIC: "kiln.ffn"{{.*}}activation = #kiln.activation<gelu>{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 1, 0>
+// GENERIC: "kiln.ffn"{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 0, 0>, stacked_gate}>
+// GENERIC: "kiln.ffn"{{.*}}operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 0, 1>
 func.func @ffn(%x: tensor<?x?x16xf32>, %up: tensor<64x16xf32>, %down: tensor<16x64xf32>,
                %bu: tensor<64xf32>, %bd: tensor<16xf32>, %upT: tensor<16x64xf32>, %downT: tensor<64x16xf32>,
                %gateUp: tensor<128x16xf32>)
@@ -65,7 +72,9 @@ func.func @ffn(%x: tensor<?x?x16xf32>, %up: tensor<64x16xf32>, %down: tensor<16x
       : (tensor<?x?x16xf32>, tensor<16x64xf32>, tensor<64x16xf32>) -> tensor<?x?x16xf32>
   %3 = kiln.ffn %x up %gateUp stacked_gate down %down activation <silu>
       : (tensor<?x?x16xf32>, tensor<128x16xf32>, tensor<16x64xf32>) -> tensor<?x?x16xf32>
-  return %0, %1, %2, %3 : tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>
+  %4 = kiln.ffn %x up %up down %down residual %3 activation <relu>
+      : (tensor<?x?x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>, tensor<?x?x16xf32>) -> tensor<?x?x16xf32>
+  return %0, %1, %2, %4 : tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>
 }
 
 // CHECK-LABEL: func.func @norms

@@ -1,12 +1,13 @@
-"""kiln-fuse-qkv and kiln-fuse-gated-ffn end to end.
+"""kiln-fuse-qkv, kiln-fuse-gated-ffn and kiln-fuse-epilogue end to end.
 
     fusion.py --workdir DIR
 
 Compiles one module twice, with the fusion passes (kiln-compile's default)
-and with --no-fuse-qkv --no-fuse-gated-ffn. The module has attention-style
-projections of one input (Q 40 -> 40, K and V 40 -> 24, all biased; two
-unbiased ones of 40 -> 17 and 40 -> 9, where the stack's width is odd), a
-SwiGLU FFN and a GeGLU FFN with biases. Each build must record the stacks
+and with --no-fuse-qkv --no-fuse-gated-ffn --no-fuse-epilogue. The module
+has attention-style projections of one input (Q 40 -> 40, K and V 40 -> 24,
+all biased; two unbiased ones of 40 -> 17 and 40 -> 9, where the stack's
+width is odd), an output projection with bias and a residual add, a SwiGLU
+FFN with a residual add and a GeGLU FFN with biases. Each build must record the stacks
 it is expected to make in model.json (three fused, none unfused), and every
 output must match a float64 PyTorch reference at batch x seq 1x1, 2x7 and
 3x37 (tolerance: max|kiln - ref| <= max(1e-5, 1e-4 * max|ref|)).
@@ -30,7 +31,7 @@ func.func @forward(%x: tensor<?x?x{HID}xf32> {{kiln.name = "x"}})
     -> (tensor<?x?x{QO}xf32> {{kiln.name = "q"}}, tensor<?x?x{KVO}xf32> {{kiln.name = "k"}},
         tensor<?x?x{KVO}xf32> {{kiln.name = "v"}}, tensor<?x?x{ODD[0]}xf32> {{kiln.name = "a"}},
         tensor<?x?x{ODD[1]}xf32> {{kiln.name = "b"}}, tensor<?x?x{HID}xf32> {{kiln.name = "swiglu"}},
-        tensor<?x?x{HID}xf32> {{kiln.name = "geglu"}}) {{
+        tensor<?x?x{HID}xf32> {{kiln.name = "geglu"}}, tensor<?x?x{HID}xf32> {{kiln.name = "h"}}) {{
   %wq = kiln.param "q.weight" : tensor<{QO}x{HID}xf32>
   %bq = kiln.param "q.bias" : tensor<{QO}xf32>
   %q = kiln.linear %x, %wq bias %bq : (tensor<?x?x{HID}xf32>, tensor<{QO}x{HID}xf32>, tensor<{QO}xf32>) -> tensor<?x?x{QO}xf32>
@@ -44,17 +45,23 @@ func.func @forward(%x: tensor<?x?x{HID}xf32> {{kiln.name = "x"}})
   %a = kiln.linear %x, %wa : (tensor<?x?x{HID}xf32>, tensor<{ODD[0]}x{HID}xf32>) -> tensor<?x?x{ODD[0]}xf32>
   %wb = kiln.param "b.weight" : tensor<{ODD[1]}x{HID}xf32>
   %b = kiln.linear %x, %wb : (tensor<?x?x{HID}xf32>, tensor<{ODD[1]}x{HID}xf32>) -> tensor<?x?x{ODD[1]}xf32>
+  %v2 = kiln.activation <relu> %q : tensor<?x?x{QO}xf32>
   %up = kiln.param "mlp.up.weight" : tensor<{INTER}x{HID}xf32>
   %gate = kiln.param "mlp.gate.weight" : tensor<{INTER}x{HID}xf32>
   %down = kiln.param "mlp.down.weight" : tensor<{HID}x{INTER}xf32>
-  %s = kiln.ffn %q up %up gate %gate down %down activation <silu>
+  %wo = kiln.param "o.weight" : tensor<{HID}x{QO}xf32>
+  %bo = kiln.param "o.bias" : tensor<{HID}xf32>
+  %o = kiln.linear %v2, %wo bias %bo : (tensor<?x?x{QO}xf32>, tensor<{HID}x{QO}xf32>, tensor<{HID}xf32>) -> tensor<?x?x{HID}xf32>
+  %h = kiln.add %x, %o : tensor<?x?x{HID}xf32>
+  %f = kiln.ffn %h up %up gate %gate down %down activation <silu>
       : (tensor<?x?x{HID}xf32>, tensor<{INTER}x{HID}xf32>, tensor<{INTER}x{HID}xf32>, tensor<{HID}x{INTER}xf32>) -> tensor<?x?x{HID}xf32>
+  %s = kiln.add %f, %h : tensor<?x?x{HID}xf32>
   %ub = kiln.param "mlp.up.bias" : tensor<{INTER}xf32>
   %gb = kiln.param "mlp.gate.bias" : tensor<{INTER}xf32>
   %db = kiln.param "mlp.down.bias" : tensor<{HID}xf32>
   %g = kiln.ffn %x up %up gate %gate down %down up_bias %ub gate_bias %gb down_bias %db activation <gelu>
       : (tensor<?x?x{HID}xf32>, tensor<{INTER}x{HID}xf32>, tensor<{INTER}x{HID}xf32>, tensor<{HID}x{INTER}xf32>, tensor<{INTER}xf32>, tensor<{INTER}xf32>, tensor<{HID}xf32>) -> tensor<?x?x{HID}xf32>
-  return %q, %k, %v, %a, %b, %s, %g : tensor<?x?x{QO}xf32>, tensor<?x?x{KVO}xf32>, tensor<?x?x{KVO}xf32>, tensor<?x?x{ODD[0]}xf32>, tensor<?x?x{ODD[1]}xf32>, tensor<?x?x{HID}xf32>, tensor<?x?x{HID}xf32>
+  return %q, %k, %v, %a, %b, %s, %g, %h : tensor<?x?x{QO}xf32>, tensor<?x?x{KVO}xf32>, tensor<?x?x{KVO}xf32>, tensor<?x?x{ODD[0]}xf32>, tensor<?x?x{ODD[1]}xf32>, tensor<?x?x{HID}xf32>, tensor<?x?x{HID}xf32>, tensor<?x?x{HID}xf32>
 }}
 """
 
@@ -72,7 +79,8 @@ def make_weights(rng):
               "a.weight": (ODD[0], HID), "b.weight": (ODD[1], HID),
               "mlp.up.weight": (INTER, HID), "mlp.gate.weight": (INTER, HID),
               "mlp.down.weight": (HID, INTER), "mlp.up.bias": (INTER,),
-              "mlp.gate.bias": (INTER,), "mlp.down.bias": (HID,)}
+              "mlp.gate.bias": (INTER,), "mlp.down.bias": (HID,),
+              "o.weight": (HID, QO), "o.bias": (HID,)}
     return {n: (rng.standard_normal(s) * (0.2 if len(s) == 2 else 0.5)).astype(np.float32)
             for n, s in shapes.items()}
 
@@ -82,14 +90,15 @@ def reference(x, w):
     x = torch.from_numpy(x).double()
     lin = torch.nn.functional.linear
     q = lin(x, t["q.weight"], t["q.bias"])
-    swiglu = lin(torch.nn.functional.silu(lin(q, t["mlp.gate.weight"])) *
-                 lin(q, t["mlp.up.weight"]), t["mlp.down.weight"])
+    h = x + lin(torch.relu(q), t["o.weight"], t["o.bias"])
+    swiglu = h + lin(torch.nn.functional.silu(lin(h, t["mlp.gate.weight"])) *
+                     lin(h, t["mlp.up.weight"]), t["mlp.down.weight"])
     geglu = lin(torch.nn.functional.gelu(lin(x, t["mlp.gate.weight"], t["mlp.gate.bias"])) *
                 lin(x, t["mlp.up.weight"], t["mlp.up.bias"]),
                 t["mlp.down.weight"], t["mlp.down.bias"])
     return {"q": q, "k": lin(x, t["k.weight"], t["k.bias"]),
             "v": lin(x, t["v.weight"], t["v.bias"]), "a": lin(x, t["a.weight"]),
-            "b": lin(x, t["b.weight"]), "swiglu": swiglu, "geglu": geglu}
+            "b": lin(x, t["b.weight"]), "swiglu": swiglu, "geglu": geglu, "h": h}
 
 
 def stacks(model):
@@ -108,7 +117,8 @@ def main():
     failures = 0
     for label, flags, expected in (
             ("fused", [], EXPECTED_STACKS),
-            ("unfused", ["--no-fuse-qkv", "--no-fuse-gated-ffn"], set())):
+            ("unfused", ["--no-fuse-qkv", "--no-fuse-gated-ffn", "--no-fuse-epilogue"],
+             set())):
         workdir = os.path.join(args.workdir, label)
         model = testing.compile_model(MLIR, weights, workdir, extra_flags=flags)
         found = stacks(model)

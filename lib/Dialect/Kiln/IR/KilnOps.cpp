@@ -313,12 +313,15 @@ LogicalResult LinearOp::verify() {
                                  "the weight's output features")) ||
       failed(check.shape("result", getResult(), expectedOut,
                          "input with the last dim = output features")) ||
+      failed(check.optionalShape("residual", getResidual(), expectedOut,
+                                 "the result's shape")) ||
       failed(check.elementType("weight", getWeight(), elementType, "input")) ||
       failed(check.elementType("result", getResult(), elementType, "input")))
     return failure();
-  if (getBias() &&
-      failed(check.elementType("bias", getBias(), elementType, "input")))
-    return failure();
+  for (auto [name, value] : {std::pair<StringRef, Value>{"bias", getBias()},
+                              {"residual", getResidual()}})
+    if (value && failed(check.elementType(name, value, elementType, "input")))
+      return failure();
   return success();
 }
 
@@ -448,15 +451,18 @@ LogicalResult FfnOp::verify() {
                                  "the intermediate size")) ||
       failed(check.optionalShape("down bias", getDownBias(), {hidden},
                                  "the hidden size")) ||
-      failed(check.shape("result", getResult(), in, "the input's shape")))
+      failed(check.shape("result", getResult(), in, "the input's shape")) ||
+      failed(check.optionalShape("residual", getResidual(), in,
+                                 "the input's shape")))
     return failure();
   if (getGateBias() && !getGateWeight())
     return emitOpError("has a gate bias but no gate weight");
   Type elementType = elementTypeOf(getInput());
   StringRef names[] = {"up weight", "gate weight", "down weight", "up bias",
-                       "gate bias", "down bias", "result"};
+                       "gate bias", "down bias", "residual", "result"};
   Value values[] = {getUpWeight(), getGateWeight(), getDownWeight(),
-                    getUpBias(), getGateBias(), getDownBias(), getResult()};
+                    getUpBias(),   getGateBias(),   getDownBias(),
+                    getResidual(), getResult()};
   for (auto [name, value] : llvm::zip(names, values))
     if (value && failed(check.elementType(name, value, elementType, "input")))
       return failure();

@@ -29,11 +29,11 @@ ParamOp getPlainParam(Value value) {
   return param && param.isPlain() ? param : nullptr;
 }
 
-/// Whether `op` can be stacked with `leader`: same block, `out_in` plain
-/// param weights of one input size and element type, bias iff `leader`
-/// has one, same result element type.
+/// Whether `op` can be stacked with `leader`: same block, no residual,
+/// `out_in` plain param weights of one input size and element type, bias
+/// iff `leader` has one, same result element type.
 bool canStack(LinearOp leader, LinearOp op) {
-  if (op->getBlock() != leader->getBlock() ||
+  if (op->getBlock() != leader->getBlock() || op.getResidual() ||
       op.getLayout() != WeightLayout::out_in ||
       op.getInput() != leader.getInput())
     return false;
@@ -101,7 +101,7 @@ struct StackProjections : public OpRewritePattern<LinearOp> {
     Value stacked = LinearOp::create(rewriter, loc, stackedType,
                                      root.getInput(), weight,
                                      bias ? bias.getResult() : Value(),
-                                     WeightLayout::out_in);
+                                     /*residual=*/Value(), WeightLayout::out_in);
 
     SmallVector<OpFoldResult> sizes =
         tensor::getMixedSizes(rewriter, loc, stacked);

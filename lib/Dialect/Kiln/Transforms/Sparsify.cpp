@@ -258,6 +258,10 @@ struct SparsifyLinear : public OpRewritePattern<LinearOp> {
     ParamOp weight = getPlainParam(op.getWeight());
     if (op.getLayout() != WeightLayout::out_in || !weight)
       return rewriter.notifyMatchFailure(op, "not an out_in param weight");
+    // The sparse forms have no residual operand (kiln-fuse-epilogue runs
+    // after this pass in the pipelines).
+    if (op.getResidual())
+      return rewriter.notifyMatchFailure(op, "has a residual");
     Decision decision = state.decide(weight);
     if (decision.form == Decision::Form::dense)
       return rewriter.notifyMatchFailure(op, "stays dense");
@@ -321,12 +325,12 @@ struct SplitSparseFfn : public OpRewritePattern<FfnOp> {
     auto hiddenType = RankedTensorType::get(shape, inType.getElementType());
     Value up = LinearOp::create(rewriter, loc, hiddenType, op.getInput(),
                                 op.getUpWeight(), op.getUpBias(),
-                                WeightLayout::out_in);
+                                /*residual=*/Value(), WeightLayout::out_in);
     Value hidden;
     if (Value gateWeight = op.getGateWeight()) {
       Value gate = LinearOp::create(rewriter, loc, hiddenType, op.getInput(),
                                     gateWeight, op.getGateBias(),
-                                    WeightLayout::out_in);
+                                    /*residual=*/Value(), WeightLayout::out_in);
       Value act = ActivationOp::create(rewriter, loc, hiddenType,
                                        op.getActivation(), gate);
       hidden = MulOp::create(rewriter, loc, hiddenType, act, up);
@@ -337,6 +341,7 @@ struct SplitSparseFfn : public OpRewritePattern<FfnOp> {
     rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), hidden,
                                           op.getDownWeight(),
                                           op.getDownBias(),
+                                          op.getResidual(),
                                           WeightLayout::out_in);
     return success();
   }

@@ -179,29 +179,35 @@ def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "Affine projection of the last dimension";
   let description = [{
-    `result = input @ W^T + bias` over the last dimension of `input`. The
-    weight is `[out, in]` with `layout out_in` (the default, as
+    `result = input @ W^T + bias + residual` over the last dimension of
+    `input`. The weight is `[out, in]` with `layout out_in` (the default, as
     `torch.nn.Linear` stores it) or `[in, out]` with `layout in_out` (GPT-2's
-    `Conv1D`). `bias`, when present, is `[out]`. Leading dimensions are
-    batch-like and may be dynamic.
+    `Conv1D`). `bias`, when present, is `[out]`; `residual`, when present,
+    has the result's shape (kiln-fuse-epilogue moves a residual connection's
+    add here, so that the matmul accumulates onto it). Leading dimensions
+    are batch-like and may be dynamic.
 
     ```mlir
     %y = kiln.linear %x, %w bias %b
         : (tensor<?x?x768xf32>, tensor<3072x768xf32>, tensor<3072xf32>)
           -> tensor<?x?x3072xf32>
+    %h = kiln.linear %a, %wo residual %x
+        : (tensor<?x?x768xf32>, tensor<768x768xf32>, tensor<?x?x768xf32>)
+          -> tensor<?x?x768xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Optional<Kiln_FloatTensor>:$bias,
+                       Optional<Kiln_FloatTensor>:$residual,
                        DefaultValuedAttr<Kiln_WeightLayoutAttr,
                                          "WeightLayout::out_in">:$layout);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`bias` $bias^)? (`layout` $layout^)? attr-dict `:`
-    functional-type(operands, results)
+    $input `,` $weight (`bias` $bias^)? (`residual` $residual^)?
+    (`layout` $layout^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -274,7 +280,9 @@ def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {
     Plain (BERT, GPT-2): `down(act(up(x)))`. Gated, when `gate` is present
     (LLaMA's SwiGLU with `silu`, GeGLU with `gelu`):
     `down(act(gate(x)) * up(x))`. Each projection is a `kiln.linear` with the
-    op's `layout` and its optional bias. With `out_in` layout, `up` and
+    op's `layout` and its optional bias; `residual`, when present (the
+    result's shape), is added to the result by the down projection (see
+    kiln-fuse-epilogue). With `out_in` layout, `up` and
     `gate` are `[inter, hidden]` and `down` is `[hidden, inter]`.
 
     With `stacked_gate` (what kiln-fuse-gated-ffn makes), the op is gated
@@ -297,6 +305,7 @@ def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Kiln_FloatTensor>:$up_bias,
                        Optional<Kiln_FloatTensor>:$gate_bias,
                        Optional<Kiln_FloatTensor>:$down_bias,
+                       Optional<Kiln_FloatTensor>:$residual,
                        Kiln_ActivationAttr:$activation,
                        DefaultValuedAttr<Kiln_WeightLayoutAttr,
                                          "WeightLayout::out_in">:$layout,
@@ -306,7 +315,7 @@ def Kiln_FfnOp : Kiln_Op<"ffn", [Pure, AttrSizedOperandSegments]> {
     $input `up` $up_weight (`stacked_gate` $stacked_gate^)?
     (`gate` $gate_weight^)? `down` $down_weight
     (`up_bias` $up_bias^)? (`gate_bias` $gate_bias^)?
-    (`down_bias` $down_bias^)? `activation` $activation
+    (`down_bias` $down_bias^)? (`residual` $residual^)? `activation` $activation
     (`layout` $layout^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

@@ -85,6 +85,32 @@ def KilnFuseGatedFfn : Pass<"kiln-fuse-gated-ffn", "func::FuncOp"> {
   }];
 }
 
+def KilnFuseEpilogue : Pass<"kiln-fuse-epilogue", "func::FuncOp"> {
+  let summary = "Add residual connections inside the projection's matmul";
+  let description = [{
+    A residual connection `kiln.add %x, %proj` after a projection (a
+    `kiln.linear`, or a `kiln.ffn`'s down projection) reads and writes the
+    whole `[tokens, hidden]` tensor once more after the matmul wrote it,
+    and on the CPU runs as a parallel loop of its own. When the projection
+    has no other user and no residual yet, and `%x` is available where the
+    projection runs, this pass makes `%x` the projection's `residual`: the
+    lowering starts the matmul's accumulators from `%x` (plus the bias), so
+    each output tile is initialized in cache and accumulated onto, and the
+    add disappears.
+
+    ```mlir
+    %o = kiln.linear %a, %wo bias %bo : ...
+    %h = kiln.add %x, %o : tensor<?x?x768xf32>
+    // becomes
+    %h = kiln.linear %a, %wo bias %bo residual %x : ...
+    ```
+
+    kiln-compile runs it by default (`--no-fuse-epilogue` turns it off).
+    Activations stay where the lowering puts them: in the FFN, one pass
+    over the intermediate tensor.
+  }];
+}
+
 def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
   let summary = "Bind kiln.param ops to views of one weights buffer";
   let description = [{
