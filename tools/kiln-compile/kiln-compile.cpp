@@ -29,6 +29,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -251,17 +252,43 @@ WidenedTensor widenToF32(const st::TensorInfo &tensor) {
 }
 
 /// Element (r, c) of a row-major [rows, cols] matrix of `elementBytes`
-/// elements, moved to [c / panel, r, c % panel].
+/// elements, moved to [ceil(cols / panel), r, c % panel]; a partial last
+/// panel is padded with zero bytes.
 std::vector<uint8_t> cutPanels(ArrayRef<uint8_t> bytes, int64_t rows,
                                int64_t cols, int64_t panel,
                                uint64_t elementBytes) {
-  std::vector<uint8_t> panels(bytes.size());
+  std::vector<uint8_t> panels(llvm::divideCeilSigned(cols, panel) * rows * panel *
+                              elementBytes);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       std::memcpy(&panels[(((c / panel) * rows + r) * panel + c % panel) *
                           elementBytes],
                   &bytes[(r * cols + c) * elementBytes], elementBytes);
   return panels;
+}
+
+/// The columns of the (transposed) [rows, cols] view of `tensor` that
+/// `weight`, cut into [count, rows, panel] panels, stores: the tensor's own
+/// when they make `count` panels (the last one maybe partial), else all
+/// that the panels hold (which the caller's shape check then rejects).
+int64_t panelColumns(const PlannedWeight &weight,
+                     const st::TensorInfo &tensor) {
+  int64_t count = weight.shape[0], full = count * weight.shape[2];
+  if (tensor.shape.size() != 2)
+    return full;
+  int64_t cols = tensor.shape[weight.transposed ? 0 : 1];
+  return llvm::divideCeilSigned(cols, weight.panels) == count ? cols : full;
+}
+
+/// " (a partial last panel is padded: N may be A..B)" for a weight cut into
+/// panels, else nothing: what a shape mismatch message should add.
+std::string paddedPanelsNote(const PlannedWeight &weight) {
+  if (!weight.panels || weight.panels == 1)
+    return "";
+  int64_t full = weight.shape[0] * weight.shape[2];
+  return " (its last panel may be partial: " +
+         std::to_string(full - weight.panels + 1) + " to " +
+         std::to_string(full) + " columns fit)";
 }
 
 /// Adds the part of a quantized weight (kiln-quantize) that `weight` plans
@@ -273,8 +300,7 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
   bool values = weight.quantPart == "values";
   // The stored [rows, n] tensor, before panels.
   int64_t rows = weight.panels ? weight.shape[1] : weight.shape[0];
-  int64_t n = weight.panels ? weight.shape[0] * weight.shape[2]
-                            : weight.shape[1];
+  int64_t n = weight.panels ? panelColumns(weight, tensor) : weight.shape[1];
   int64_t k = values ? rows * (weight.quantBits == 4 ? 2 : 1)
                      : rows * weight.quantGroup;
   SmallVector<int64_t> expected = {k, n};
@@ -284,8 +310,9 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
       ArrayRef<int64_t>(tensor.shape) != ArrayRef<int64_t>(expected))
     return llvm::createStringError(
         "weight '" + weight.source + "': quantizing it needs " +
-        describeTensor("F32", expected) + " (or F16/BF16) but " + file.str() +
-        " has " + describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
+        describeTensor("F32", expected) + " (or F16/BF16)" +
+        paddedPanelsNote(weight) + " but " + file.str() + " has " +
+        describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
   WidenedTensor widened;
   ArrayRef<uint8_t> bytes = tensor.bytes;
   if (tensor.dtype != st::DType::F32) {
@@ -458,7 +485,7 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
-      expected = {weight.shape[1], weight.shape[0] * weight.shape[2]};
+      expected = {weight.shape[1], panelColumns(weight, *tensor)};
     if (weight.transposed)
       std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
@@ -468,8 +495,8 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
         ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(expected))
       return llvm::createStringError(
           "weight '" + weight.source + "': the model expects " +
-          describeTensor(wantType, expected) + " but " + file.str() +
-          " has " +
+          describeTensor(wantType, expected) + paddedPanelsNote(weight) +
+          " but " + file.str() + " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
     WidenedTensor widened;
     ArrayRef<uint8_t> bytes = tensor->bytes;
@@ -490,12 +517,14 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
       continue;
     }
     // Element (r, c) of the (transposed) [rows, cols] view goes to
-    // [c / panel, r, c % panel]; without panels, panel = cols.
+    // [c / panel, r, c % panel]; without panels, panel = cols. A partial
+    // last panel stays zero past the last column.
     int64_t rows = weight.transposed ? expected[1] : expected[0];
     int64_t cols = weight.transposed ? expected[0] : expected[1];
     int64_t panel = weight.panels ? weight.panels : cols;
     uint64_t elementBytes = st::dtypeSize(dtype);
-    std::vector<uint8_t> rearranged(bytes.size());
+    std::vector<uint8_t> rearranged(llvm::divideCeilSigned(cols, panel) * rows *
+                                    panel * elementBytes);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
         int64_t from = weight.transposed ? c * rows + r : r * cols + c;

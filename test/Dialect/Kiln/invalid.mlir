@@ -477,8 +477,16 @@ func.func @param_transposed_rank() {
 // -----
 
 func.func @param_panels_shape() {
-  // expected-error @+1 {{with panels 64 must have type [columns / 64, rows, 64], got [4, 32, 32]}}
+  // expected-error @+1 {{with panels 64 must have type [ceil(columns / 64), rows, 64], got [4, 32, 32]}}
   %w = kiln.param "w" transposed panels 64 : tensor<4x32x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_panels_rank() {
+  // expected-error @+1 {{with panels 24 must have type [ceil(columns / 24), rows, 24], got [32, 50]}}
+  %w = kiln.param "w" transposed panels 24 : tensor<32x50xf32>
   return
 }
 

@@ -154,8 +154,8 @@ LogicalResult ParamOp::verify() {
   if (std::optional<uint64_t> panels = getPanels()) {
     if (shape.size() != 3 || shape[2] != static_cast<int64_t>(*panels))
       return emitOpError() << "with panels " << *panels
-                           << " must have type [columns / " << *panels
-                           << ", rows, " << *panels << "], got "
+                           << " must have type [ceil(columns / " << *panels
+                           << "), rows, " << *panels << "], got "
                            << formatShape(shape);
     return success();
   }

@@ -45,9 +45,14 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     them so into the compiled model's weights file.
 
     With `panels p`, the (possibly transposed) 2-D tensor `[R, C]` is read
-    cut into column panels: the result is `[C / p, R, p]`, panel `j` holding
-    columns `j * p .. j * p + p - 1` row after row, so that a matmul kernel
-    walking one panel reads contiguous memory.
+    cut into column panels: the result is `[ceil(C / p), R, p]`, panel `j`
+    holding columns `j * p .. j * p + p - 1` row after row, so that a matmul
+    kernel walking one panel reads contiguous memory. When `p` does not
+    divide `C` (GPT-2's vocabulary of 50257), the last panel holds the
+    `C mod p` remaining columns followed by zeros; kernels compute it whole
+    and store only the real columns. The type then does not say `C`:
+    kiln-compile takes it from the checkpoint and requires
+    `ceil(C / p)` panels.
 
     With `encoding e`, the op reads one part of a compressed sparse form of
     the checkpoint's 2-D `[out, in]` tensor, which kiln-compile computes
@@ -86,7 +91,8 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     weights file: `part <values>` the i8 values (`[K, N]`, or `[K / 2, N]`
     bytes of two int4 nibbles), `part <scales>` and `part <zero_points>` the
     f32 `[K / group, N]` scales and zero points. `panels` then cuts that
-    tensor.
+    tensor; the padding of a partial last panel is zero in every part, so
+    it dequantizes to 0.
 
     ```mlir
     %q = kiln.param "fc.weight" transposed
