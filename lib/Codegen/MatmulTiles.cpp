@@ -100,7 +100,8 @@ Value mlir::kiln::createParamPanels(OpBuilder &builder, Location loc,
       builder, param.getLoc(), panelType, param.getNameAttr(),
       param.getTransposedAttr(), builder.getI64IntegerAttr(width),
       param.getQuantAttr(), param.getPartAttr(), param.getEncodingAttr(),
-      param.getConcatAttr());
+      param.getConcatAttr(),
+      cols % width ? builder.getI64IntegerAttr(cols) : IntegerAttr());
   if (columns.size == cols)
     return panels;
   // Column block [offset, offset + size) is panels [offset / width, ...).

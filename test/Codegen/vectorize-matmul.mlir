@@ -151,7 +151,7 @@ func.func @weight_column_block(%a: tensor<?x32xf32>, %c: tensor<?x96xf32>, %off:
 
 // A weight with 203 columns, a multiple of no tile width: 4x24 tiles
 // still (13 columns of padding), the weight read as 9 panels of 24, the
-// last one zero-padded. The 8 whole panels (192 columns) are tiled as
+// last one zero-padded (`columns 203`). The 8 whole panels (192 columns) are tiled as
 // usual; the last 11 columns get 4x24 tiles over the two 8-lane pieces
 // that hold some, reading the padded panel 8 whole and reading and writing
 // C's second piece (columns 200..207 of 203) masked.
@@ -161,13 +161,13 @@ func.func @weight_column_block(%a: tensor<?x32xf32>, %c: tensor<?x96xf32>, %off:
 // CHECK-LABEL: func.func @weight_partial_panel
 // CHECK-SAME: (%[[A:.*]]: tensor<?x32xf32>, %[[C:.*]]: tensor<?x203xf32>)
 // CHECK: %[[WHOLE:.*]] = tensor.extract_slice %[[C]][0, 0] [%{{.*}}, 192] [1, 1]
-// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 24 : tensor<9x32x24xf32>
+// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 24 columns 203 : tensor<9x32x24xf32>
 // CHECK: tensor.extract_slice %[[P]][0, 0, 0] [8, 32, 24] [1, 1, 1] : tensor<9x32x24xf32> to tensor<8x32x24xf32>
 // CHECK: tensor.expand_shape %[[WHOLE]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 8, 24] : tensor<?x192xf32> into tensor<?x8x24xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
 // CHECK: tensor.collapse_shape
 // CHECK: %[[REST:.*]] = tensor.extract_slice %[[C]][0, 192] [%{{.*}}, 11] [1, 1] : tensor<?x203xf32> to tensor<?x11xf32>
-// CHECK: %[[P2:.*]] = kiln.param "fc.weight" transposed panels 24 : tensor<9x32x24xf32>
+// CHECK: %[[P2:.*]] = kiln.param "fc.weight" transposed panels 24 columns 203 : tensor<9x32x24xf32>
 // CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P2]][8, 0, 0] [1, 32, 24] [1, 1, 1] : tensor<9x32x24xf32> to tensor<1x32x24xf32>
 // CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %{{.*}} step %c4 iter_args(%[[CI:.*]] = %[[REST]])
 // CHECK: vector.transfer_read %[[CI]][%[[ROW]], %c0], %{{.*}} {in_bounds = [true]} : tensor<?x11xf32>, vector<8xf32>
@@ -205,7 +205,7 @@ func.func @weight_partial_panel(%a: tensor<?x32xf32>, %c: tensor<?x203xf32>) -> 
 #B = affine_map<(m, k, n) -> (k, n)>
 #C = affine_map<(m, k, n) -> (m, n)>
 // CHECK-LABEL: func.func @weight_last_column
-// CHECK: %[[P:.*]] = kiln.param "lm_head.weight" transposed panels 24 : tensor<2095x32x24xf32>
+// CHECK: %[[P:.*]] = kiln.param "lm_head.weight" transposed panels 24 columns 50257 : tensor<2095x32x24xf32>
 // CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P]][2094, 0, 0] [1, 32, 24]
 // CHECK: vector.transfer_read %{{.*}}[%{{.*}}, %c0], %cst : tensor<?x1xf32>, vector<8xf32>
 // CHECK: scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
@@ -229,16 +229,16 @@ func.func @weight_last_column(%a: tensor<?x32xf32>, %c: tensor<?x1xf32>) -> tens
 
 // A quantized weight (int4, groups of 32, asymmetric) with 37 columns:
 // 1x8 tiles, values, scales and zero points read as 5 panels of 8 (the
-// last zero-padded); 4 whole panels in the panel loop, then panel 4 peeled
+// last zero-padded, so `columns 37`); 4 whole panels in the panel loop, then panel 4 peeled
 // off, its C piece (columns 32..39 of 37) read and written masked.
 #A = affine_map<(d0, d1, d2) -> (d0, d1)>
 #Q = affine_map<(d0, d1, d2) -> (d1 floordiv 2, d2)>
 #G = affine_map<(d0, d1, d2) -> (d1 floordiv 32, d2)>
 #C = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @quantized_partial_panel
-// CHECK: %[[V:.*]] = kiln.param "w" transposed panels 8 quant <bits = 4, group = 32, symmetric = false> part <values> : tensor<5x32x8xi8>
-// CHECK: %[[S:.*]] = kiln.param "w" transposed panels 8 quant <bits = 4, group = 32, symmetric = false> part <scales> : tensor<5x2x8xf32>
-// CHECK: %[[Z:.*]] = kiln.param "w" transposed panels 8 quant <bits = 4, group = 32, symmetric = false> part <zero_points> : tensor<5x2x8xf32>
+// CHECK: %[[V:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <values> : tensor<5x32x8xi8>
+// CHECK: %[[S:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <scales> : tensor<5x2x8xf32>
+// CHECK: %[[Z:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <zero_points> : tensor<5x2x8xf32>
 // CHECK: %[[WHOLE:.*]] = scf.for %[[PANEL:[a-z0-9_]+]] = %c0 to %c4 step %c1
 // CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<?x37xf32>, vector<8xf32>
 // CHECK: vector.transfer_write %{{.*}} {in_bounds = [true]} : vector<8xf32>, tensor<?x37xf32>

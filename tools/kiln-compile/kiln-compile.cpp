@@ -257,8 +257,8 @@ WidenedTensor widenToF32(const st::TensorInfo &tensor) {
 std::vector<uint8_t> cutPanels(ArrayRef<uint8_t> bytes, int64_t rows,
                                int64_t cols, int64_t panel,
                                uint64_t elementBytes) {
-  std::vector<uint8_t> panels(llvm::divideCeilSigned(cols, panel) * rows * panel *
-                              elementBytes);
+  std::vector<uint8_t> panels(llvm::divideCeilSigned(cols, panel) * rows *
+                              panel * elementBytes);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       std::memcpy(&panels[(((c / panel) * rows + r) * panel + c % panel) *
@@ -267,28 +267,11 @@ std::vector<uint8_t> cutPanels(ArrayRef<uint8_t> bytes, int64_t rows,
   return panels;
 }
 
-/// The columns of the (transposed) [rows, cols] view of `tensor` that
-/// `weight`, cut into [count, rows, panel] panels, stores: the tensor's own
-/// when they make `count` panels (the last one maybe partial), else all
-/// that the panels hold (which the caller's shape check then rejects).
-int64_t panelColumns(const PlannedWeight &weight,
-                     const st::TensorInfo &tensor) {
-  int64_t count = weight.shape[0], full = count * weight.shape[2];
-  if (tensor.shape.size() != 2)
-    return full;
-  int64_t cols = tensor.shape[weight.transposed ? 0 : 1];
-  return llvm::divideCeilSigned(cols, weight.panels) == count ? cols : full;
-}
-
-/// " (a partial last panel is padded: N may be A..B)" for a weight cut into
-/// panels, else nothing: what a shape mismatch message should add.
-std::string paddedPanelsNote(const PlannedWeight &weight) {
-  if (!weight.panels || weight.panels == 1)
-    return "";
-  int64_t full = weight.shape[0] * weight.shape[2];
-  return " (its last panel may be partial: " +
-         std::to_string(full - weight.panels + 1) + " to " +
-         std::to_string(full) + " columns fit)";
+/// Columns of the [rows, cols] matrix that `weight`, cut into [count,
+/// rows, panel] panels, holds: `columns` when its last panel is partial,
+/// else count * panel.
+int64_t panelColumns(const PlannedWeight &weight) {
+  return weight.columns ? weight.columns : weight.shape[0] * weight.shape[2];
 }
 
 /// Adds the part of a quantized weight (kiln-quantize) that `weight` plans
@@ -300,7 +283,7 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
   bool values = weight.quantPart == "values";
   // The stored [rows, n] tensor, before panels.
   int64_t rows = weight.panels ? weight.shape[1] : weight.shape[0];
-  int64_t n = weight.panels ? panelColumns(weight, tensor) : weight.shape[1];
+  int64_t n = weight.panels ? panelColumns(weight) : weight.shape[1];
   int64_t k = values ? rows * (weight.quantBits == 4 ? 2 : 1)
                      : rows * weight.quantGroup;
   SmallVector<int64_t> expected = {k, n};
@@ -310,9 +293,8 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
       ArrayRef<int64_t>(tensor.shape) != ArrayRef<int64_t>(expected))
     return llvm::createStringError(
         "weight '" + weight.source + "': quantizing it needs " +
-        describeTensor("F32", expected) + " (or F16/BF16)" +
-        paddedPanelsNote(weight) + " but " + file.str() + " has " +
-        describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
+        describeTensor("F32", expected) + " (or F16/BF16) but " + file.str() +
+        " has " + describeTensor(st::dtypeName(tensor.dtype), tensor.shape));
   WidenedTensor widened;
   ArrayRef<uint8_t> bytes = tensor.bytes;
   if (tensor.dtype != st::DType::F32) {
@@ -485,7 +467,7 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
-      expected = {weight.shape[1], panelColumns(weight, *tensor)};
+      expected = {weight.shape[1], panelColumns(weight)};
     if (weight.transposed)
       std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
@@ -495,8 +477,8 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
         ArrayRef<int64_t>(tensor->shape) != ArrayRef<int64_t>(expected))
       return llvm::createStringError(
           "weight '" + weight.source + "': the model expects " +
-          describeTensor(wantType, expected) + paddedPanelsNote(weight) +
-          " but " + file.str() + " has " +
+          describeTensor(wantType, expected) + " but " + file.str() +
+          " has " +
           describeTensor(st::dtypeName(tensor->dtype), tensor->shape));
     WidenedTensor widened;
     ArrayRef<uint8_t> bytes = tensor->bytes;

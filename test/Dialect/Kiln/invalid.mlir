@@ -492,6 +492,30 @@ func.func @param_panels_rank() {
 
 // -----
 
+func.func @param_columns_without_panels() {
+  // expected-error @+1 {{`columns` needs `panels`}}
+  %w = kiln.param "w" transposed columns 50 : tensor<32x50xf32>
+  return
+}
+
+// -----
+
+func.func @param_columns_panel_count() {
+  // expected-error @+1 {{with panels 24 and columns 50 must have 3 panels, the last one partial (columns that fill whole panels need no `columns`), got [2, 32, 24]}}
+  %w = kiln.param "w" transposed panels 24 columns 50 : tensor<2x32x24xf32>
+  return
+}
+
+// -----
+
+func.func @param_columns_whole_panels() {
+  // expected-error @+1 {{with panels 24 and columns 48 must have 2 panels, the last one partial}}
+  %w = kiln.param "w" transposed panels 24 columns 48 : tensor<2x32x24xf32>
+  return
+}
+
+// -----
+
 func.func @param_panels_positive() {
   // expected-error @+1 {{attribute 'panels' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
   %w = kiln.param "w" panels 0 : tensor<4x32x0xf32>

@@ -8,13 +8,14 @@ stored masked. Compares kiln.linear with numpy (float64):
   N = 203 (in_out; 4x24 tiles, 8 whole panels + 11 columns),
   N = 73 (out_in + bias; N % 16 = 9; 4x16 tiles, 4 whole panels + 9),
   N = 9 (out_in; 1x8, one whole panel + 1 column), K = 64,
-for fp32 and --quantize int8, int8:asym, int4:g32 and int4:g32:asym, at
+for fp32 and --quantize int8, int8:asym, int4:g32 and int4:g32:asym
+(--no-fuse-qkv: each projection keeps its own N), at
 batch x seq 1x1 (one decode row) and 2x37 (74 rows: three row blocks of
 32, the last with a partial 4-row group). Every weight must be stored in
 panels, padded to whole panels (the padding zero, checked for the quantized
-parts by kiln.quantize.check_weights). A checkpoint whose weight fills a
-different number of panels (41 rows for N = 37: 6 panels of 8, not 5) is
-rejected with a message naming the weight and the columns that fit.
+parts by kiln.quantize.check_weights). A checkpoint whose weight has 39
+rows where the model reads 37 (the same 5 panels of 8) is rejected, alone
+and stacked by kiln-fuse-qkv (the manifest records `columns`).
 Tolerance: fp32 max|kiln - ref| <= 1e-5 * max|ref| + 1e-6 against the fp32
 weights; quantized 2e-5 * max|ref| + 1e-6 against the numpy-dequantized
 weights (python/kiln/quantize.py).
@@ -77,27 +78,33 @@ def check_panels(model, failures, label):
         stored = [t for t in tensors if t["source"] == name + ".weight"]
         want = [-(-n // width), width]
         bad = [t for t in stored
-               if t["panels"] != width or [t["shape"][0], t["shape"][2]] != want]
+               if t["panels"] != width or [t["shape"][0], t["shape"][2]] != want
+               or t.get("columns") != n]
         if not stored or bad:
             failures.append(f"[{label}] {name}.weight (N={n}) not stored as "
                             f"{want[0]} panels of {width}: {stored}")
 
 
 def check_wrong_columns(mlir, weights, workdir, failures):
-    """A checkpoint with 41 columns where the model's 37 make 5 panels of 8."""
+    """A checkpoint whose a.weight has 39 rows where the model reads 37: the
+    same 5 panels of 8, but kiln-compile must still reject it, alone
+    (--no-fuse-qkv) and stacked with c.weight (37 + 73 = 110 rows, 5 panels
+    of 24, where 39 + 73 would fill 5 as well)."""
     bad = dict(weights)
-    bad["a.weight"] = np.zeros((41, K), np.float32)
-    try:
-        testing.compile_model(mlir, bad, workdir)
-        failures.append("[wrong columns] kiln-compile accepted 41 columns for 5 panels of 8")
-    except testing.ToolError as error:
-        text = str(error)
-        want = ("weight 'a.weight': the model expects F32 [40, 64] (its last panel "
-                "may be partial: 33 to 40 columns fit) but")
-        ok = want in text
-        print(f"[wrong columns] rejected: {'names the panels' if ok else text}")
-        if not ok:
-            failures.append(f"[wrong columns] message lacks '{want}'")
+    bad["a.weight"] = np.zeros((39, K), np.float32)
+    for flags, rows in ((["--no-fuse-qkv"], 37), ([], 110)):
+        label = f"[wrong columns {' '.join(flags) or 'fused'}]"
+        want = (f"weight 'a.weight': the model expects F32 [{rows}, {K}] but "
+                f"{os.path.join(workdir, 'weights.safetensors')} has F32 "
+                f"[{rows + 2}, {K}]")
+        try:
+            testing.compile_model(mlir, bad, workdir, extra_flags=flags)
+            failures.append(f"{label} kiln-compile accepted 39 rows for 37")
+        except testing.ToolError as error:
+            ok = want in str(error)
+            print(f"{label} rejected: {'as expected' if ok else str(error)}")
+            if not ok:
+                failures.append(f"{label} message lacks '{want}'")
 
 
 def main():
@@ -115,7 +122,8 @@ def main():
     failures = []
     for scheme in SCHEMES:
         label = scheme or "fp32"
-        flags = ["--quantize=" + scheme] if scheme else []
+        # Each projection on its own (kiln-fuse-qkv would stack a and c).
+        flags = ["--no-fuse-qkv"] + (["--quantize=" + scheme] if scheme else [])
         model = testing.compile_model(mlir, weights,
                                       os.path.join(args.workdir, label.replace(":", "_")),
                                       extra_flags=flags)
