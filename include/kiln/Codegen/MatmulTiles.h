@@ -59,10 +59,9 @@ std::optional<ParamColumns> matchParamColumns(Value value);
 /// The param of `columns` read as `[ceil(N / width), K, width]` panels (a
 /// new kiln.param with `panels width`, which kiln-compile stores
 /// contiguously, the last panel zero-padded and `columns N` set when it is
-/// partial), sliced to the panels of the
-/// columns read. `width` must divide the offset of `columns`, and its size
-/// too unless the columns end at column N (then the slice ends with the
-/// partial panel).
+/// partial), sliced to the panels of the columns read. `width` must divide
+/// the offset of `columns`, and its size too unless the columns end at
+/// column N (then the slice ends with the partial panel).
 Value createParamPanels(OpBuilder &builder, Location loc,
                         const ParamColumns &columns, int64_t width);
 

@@ -83,8 +83,8 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
     A weight whose `N` is a multiple of no tile width (`N >= 8`) still gets
     a tile: the first at most `N` wide whose padding wastes at most `N / 8`
     columns (else the one that pads least), e.g. 4x24 for 50257 columns.
-    Its panels are `[ceil(N / n_r), k, n_r]`, the last one zero-padded by
-    kiln-compile. The whole panels are tiled as above; the columns of the
+    Its panels are `[ceil(N / n_r), k, n_r]` (`columns N` on the param),
+    the last one zero-padded by kiln-compile. The whole panels are tiled as above; the columns of the
     last panel (split off by `kiln-cpu-tile-and-parallelize`, or here) get
     the same register tiles over only the 8-lane pieces that hold some of
     them, reading the whole padded panel of B but reading and writing C
