@@ -72,44 +72,72 @@ FailureOr<linalg::GenericOp> orderLoopsForContiguity(RewriterBase &rewriter,
   return op;
 }
 
-/// The column block of a 2-D weight matmul, loops (m, k, n) with B a
-/// whole 2-D kiln.param (dense, or a `kiln.quant` generic's values): the
-/// largest whole number of register-tile panels that still makes
-/// `maxBlocks` blocks (fewer when there are fewer panels); 0 when the op is
-/// no such matmul or would not be split.
-int64_t weightColumnBlock(linalg::GenericOp op, int64_t maxBlocks) {
+/// The weight (dense, or a `kiln.quant` generic's values) that `op`, a 2-D
+/// matmul with loops (m, k, n), reads whole or in columns as B[k, n], and
+/// its register tile; nullopt when `op` is no such matmul or the weight
+/// gets no tile.
+std::optional<std::pair<ParamColumns, RegisterTile>>
+matchWeightMatmul(linalg::GenericOp op) {
   using utils::IteratorType;
-  if (maxBlocks < 2 || op.getNumLoops() != 3 || op.getNumDpsInits() != 1 ||
+  if (op.getNumLoops() != 3 || op.getNumDpsInits() != 1 ||
       op.getIteratorTypesArray() !=
           SmallVector<IteratorType>{IteratorType::parallel,
                                     IteratorType::reduction,
                                     IteratorType::parallel})
-    return 0;
+    return std::nullopt;
   bool quantized = op->hasAttr("kiln.quant");
   if (!quantized && !linalg::isaContractionOpInterface(op))
-    return 0;
+    return std::nullopt;
   // B (or the quantized values) must be read with its columns along n.
   AffineMap bMap = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
   if (bMap.getNumResults() != 2 ||
       bMap.getResult(1) != getAffineDimExpr(2, op.getContext()))
-    return 0;
+    return std::nullopt;
   std::optional<ParamColumns> weight =
       matchParamColumns(op.getDpsInputOperand(1)->get());
-  int64_t n = op.getStaticLoopRanges()[2];
-  if (!weight || weight->size != n ||
+  if (!weight || weight->size != op.getStaticLoopRanges()[2] ||
       (quantized != static_cast<bool>(weight->param.getQuant())))
-    return 0;
-  RegisterTile tile = pickRegisterTile(n);
+    return std::nullopt;
+  RegisterTile tile = pickWeightRegisterTile(weight->fullSize);
   if (!tile.cols)
+    return std::nullopt;
+  return std::make_pair(*weight, tile);
+}
+
+/// The column block of a 2-D weight matmul whose columns are whole
+/// register-tile panels: the largest whole number of panels that still
+/// makes `maxBlocks` blocks (fewer when there are fewer panels); 0 when the
+/// op is no such matmul or would not be split.
+int64_t weightColumnBlock(linalg::GenericOp op, int64_t maxBlocks) {
+  auto matched = matchWeightMatmul(op);
+  if (maxBlocks < 2 || !matched)
     return 0;
-  int64_t panels = n / tile.cols;
+  int64_t n = matched->first.size, cols = matched->second.cols;
+  if (n % cols)
+    return 0;
+  int64_t panels = n / cols;
   int64_t blocks = std::min(maxBlocks, panels);
   if (blocks < 2)
     return 0;
   int64_t perBlock = panels / blocks;
   while (panels % perBlock)
     --perBlock;
-  return perBlock * tile.cols;
+  return perBlock * cols;
+}
+
+/// Where to split a weight matmul whose last panel is partial (N a multiple
+/// of no tile width) so that its whole panels get column blocks: after the
+/// last whole panel; 0 when it would get none or is no such matmul. The
+/// blocks of the whole panels are static, the leftover columns a matmul of
+/// their own.
+int64_t weightColumnSplit(linalg::GenericOp op, int64_t maxBlocks) {
+  auto matched = matchWeightMatmul(op);
+  if (maxBlocks < 2 || !matched)
+    return 0;
+  int64_t n = matched->first.size, cols = matched->second.cols;
+  if (n != matched->first.fullSize || n % cols == 0 || n / cols < 2)
+    return 0;
+  return n - n % cols;
 }
 
 /// True for an elementwise op whose only use initializes the accumulator of
@@ -135,7 +163,8 @@ struct KilnCpuTileAndParallelizePass
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     SmallVector<linalg::LinalgOp> candidates;
-    llvm::SmallPtrSet<Operation *, 8> accumulatorInits;
+    accumulatorInits.clear();
+    fusedInits.clear();
     getOperation().walk([&](linalg::LinalgOp op) {
       if (!op.hasPureTensorSemantics() || isa<linalg::FillOp>(op) ||
           op->getParentOfType<scf::ForallOp>() || op.getNumLoops() == 0)
@@ -172,54 +201,94 @@ struct KilnCpuTileAndParallelizePass
         }
         op = *ordered;
       }
-      // Blocks of rows for [tokens, features] operands; for batched
-      // operands one sequence, and with a second parallel dim (sequence
-      // positions, heads) that split too, so that a batch of one still
-      // fills every core.
-      SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
-                                          rewriter.getIndexAttr(0));
-      tileSizes[0] = rewriter.getIndexAttr(rank <= 2 ? matmulRows : 1);
+      // A weight matmul with a partial last panel: its whole panels and
+      // the rest are tiled apart.
+      SmallVector<linalg::LinalgOp, 2> parts = {op};
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
-        if (int64_t block = weightColumnBlock(generic, weightColumnBlocks))
-          tileSizes[2] = rewriter.getIndexAttr(block);
-      if (rank > 2 && op.getNumLoops() > 2 &&
-          op.getIteratorTypesArray()[1] == utils::IteratorType::parallel) {
-        int64_t size = op.getStaticLoopRanges()[1];
-        tileSizes[1] =
-            rewriter.getIndexAttr(ShapedType::isDynamic(size) ? matmulRows : 1);
-      }
-
-      scf::SCFTilingOptions tiling;
-      tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-      tiling.setTileSizes(tileSizes);
-      scf::SCFTileAndFuseOptions options;
-      options.setTilingOptions(tiling);
-      // Only the accumulator's initialization joins the tile -- a fill, or
-      // an elementwise op that only initializes it (a matmul's broadcast
-      // bias plus residual): tiles own disjoint parts of the accumulator,
-      // so it is computed once, in cache, right before the tile
-      // accumulates onto it. Fusing other producers would recompute them
-      // once per consumer.
-      options.setFusionControlFn(
-          [&](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
-              -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-            Operation *owner = producer.getOwner();
-            if (isa<linalg::FillOp>(owner) ||
-                (isDestination && accumulatorInits.contains(owner)))
-              return scf::SCFTileAndFuseOptions::ControlFnResult{};
-            return std::nullopt;
-          });
-      FailureOr<scf::SCFTileAndFuseResult> tiled =
-          scf::tileConsumerAndFuseProducersUsingSCF(
-              rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled)) {
-        op.emitError("kiln-cpu-tile-and-parallelize: tiling failed");
-        return signalPassFailure();
-      }
-      for (OpResult result : op->getResults())
-        rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
-      rewriter.eraseOp(op);
+        if (int64_t split = weightColumnSplit(generic, weightColumnBlocks)) {
+          auto halves = splitColumns(rewriter, generic, split);
+          if (failed(halves)) {
+            op.emitError("kiln-cpu-tile-and-parallelize: cannot split the "
+                         "columns of this weight matmul");
+            return signalPassFailure();
+          }
+          parts = {halves->first, halves->second};
+        }
+      for (linalg::LinalgOp part : parts)
+        if (failed(tileIntoBlocks(rewriter, part, rank)))
+          return signalPassFailure();
     }
+    // An accumulator init that no tile took (its matmul was split by
+    // columns, so each part reads a slice of it) runs in blocks of its own.
+    for (Operation *init : accumulatorInits) {
+      if (fusedInits.contains(init))
+        continue;
+      auto op = cast<linalg::LinalgOp>(init);
+      if (failed(tileIntoBlocks(rewriter, op,
+                                op.getRank(op.getDpsInitOperand(0)))))
+        return signalPassFailure();
+    }
+  }
+
+  /// Elementwise ops that only initialize a tiled op's accumulator, and
+  /// those of them fused into its tiles.
+  llvm::SmallPtrSet<Operation *, 8> accumulatorInits, fusedInits;
+
+  /// Tiles `op` into an scf.forall of row (and column) blocks, fusing its
+  /// accumulator's fill or, if one of `accumulatorInits`, its init.
+  LogicalResult tileIntoBlocks(RewriterBase &rewriter, linalg::LinalgOp op,
+                               int64_t rank) {
+    rewriter.setInsertionPoint(op);
+    // Blocks of rows for [tokens, features] operands; for batched
+    // operands one sequence, and with a second parallel dim (sequence
+    // positions, heads) that split too, so that a batch of one still
+    // fills every core.
+    SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
+                                        rewriter.getIndexAttr(0));
+    tileSizes[0] = rewriter.getIndexAttr(rank <= 2 ? matmulRows : 1);
+    if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+      if (int64_t block = weightColumnBlock(generic, weightColumnBlocks))
+        tileSizes[2] = rewriter.getIndexAttr(block);
+    if (rank > 2 && op.getNumLoops() > 2 &&
+        op.getIteratorTypesArray()[1] == utils::IteratorType::parallel) {
+      int64_t size = op.getStaticLoopRanges()[1];
+      tileSizes[1] =
+          rewriter.getIndexAttr(ShapedType::isDynamic(size) ? matmulRows : 1);
+    }
+
+    scf::SCFTilingOptions tiling;
+    tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    tiling.setTileSizes(tileSizes);
+    scf::SCFTileAndFuseOptions options;
+    options.setTilingOptions(tiling);
+    // Only the accumulator's initialization joins the tile -- a fill, or
+    // an elementwise op that only initializes it (a matmul's broadcast bias
+    // plus residual): tiles own disjoint parts of the accumulator, so it is
+    // computed once, in cache, right before the tile accumulates onto it.
+    // Fusing other producers would recompute them once per consumer.
+    options.setFusionControlFn(
+        [&](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
+            -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          Operation *owner = producer.getOwner();
+          if (isa<linalg::FillOp>(owner))
+            return scf::SCFTileAndFuseOptions::ControlFnResult{};
+          if (isDestination && accumulatorInits.contains(owner)) {
+            fusedInits.insert(owner);
+            return scf::SCFTileAndFuseOptions::ControlFnResult{};
+          }
+          return std::nullopt;
+        });
+    FailureOr<scf::SCFTileAndFuseResult> tiled =
+        scf::tileConsumerAndFuseProducersUsingSCF(
+            rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled)) {
+      op.emitError("kiln-cpu-tile-and-parallelize: tiling failed");
+      return failure();
+    }
+    for (OpResult result : op->getResults())
+      rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
+    rewriter.eraseOp(op);
+    return success();
   }
 };
 

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -185,14 +186,18 @@ constexpr int64_t kLanes = 8;
 /// Emits `C[row0 + i, :] += sum_k A[row0 + i, k] * B[k, :]` for `i <
 /// rows` as `rows * cols / kLanes` vector accumulators carried through a
 /// loop over k: each step loads one row of B (one panel row) and, per row
-/// of A, broadcasts A[row, k] and multiply-adds it in. Returns the updated
-/// C.
+/// of A, broadcasts A[row, k] and multiply-adds it in. C is [m, n] or a
+/// [m, 1, cols] panel view, B [k, n] or a [1, k, cols] panel. With
+/// `validCols` < `cols` (a zero-padded last panel), C has only `validCols`
+/// columns: only the 8-lane pieces that hold some are computed, and the
+/// piece that ends past them is read and written masked. Returns the
+/// updated C.
 Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
                        Value c, Value row0, int64_t rows, int64_t cols,
-                       bool packed) {
+                       int64_t validCols) {
   Type element = cast<ShapedType>(c.getType()).getElementType();
   auto vectorType = VectorType::get({kLanes}, element);
-  int64_t chunks = cols / kLanes;
+  int64_t chunks = llvm::divideCeilSigned(validCols, kLanes);
   auto index = [&](OpBuilder &builder, int64_t value) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, value);
   };
@@ -205,28 +210,40 @@ Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
                : arith::AddIOp::create(b, loc, row0, index(b, i)).getResult());
   for (int64_t j = 0; j < chunks; ++j)
     columnIndex.push_back(index(b, j * kLanes));
+  bool packedC = cast<ShapedType>(c.getType()).getRank() == 3;
+  bool packedB = cast<ShapedType>(bMatrix.getType()).getRank() == 3;
   auto cIndices = [&](Value row, Value column) -> SmallVector<Value> {
-    if (packed)
+    if (packedC)
       return {row, zero, column};
     return {row, column};
   };
-  auto read = [&](OpBuilder &builder, Value source, ValueRange indices) {
+  // Piece j of C lies within its columns unless it ends past validCols.
+  auto cInBounds = [&](int64_t j) {
+    return (j + 1) * kLanes <= validCols;
+  };
+  auto read = [&](OpBuilder &builder, Value source, ValueRange indices,
+                  bool inBounds = true) {
+    std::optional<Value> padding;
+    if (!inBounds)
+      padding = arith::ConstantOp::create(builder, loc, element,
+                                          builder.getZeroAttr(element))
+                    .getResult();
     return vector::TransferReadOp::create(builder, loc, vectorType, source,
-                                          indices, /*padding=*/std::nullopt,
-                                          /*inBounds=*/ArrayRef<bool>{true});
+                                          indices, padding,
+                                          ArrayRef<bool>{inBounds});
   };
   // Accumulator (i, j) is iter_arg i * chunks + j.
   SmallVector<Value> accumulators;
   for (Value row : rowIndex)
-    for (Value column : columnIndex)
-      accumulators.push_back(read(b, c, cIndices(row, column)));
+    for (auto [j, column] : llvm::enumerate(columnIndex))
+      accumulators.push_back(read(b, c, cIndices(row, column), cInBounds(j)));
   auto loop = scf::ForOp::create(
       b, loc, zero, depth, one, accumulators,
       [&](OpBuilder &nested, Location, Value k, ValueRange sums) {
         SmallVector<Value> bRow;
         for (Value column : columnIndex) {
           SmallVector<Value> bIndices = {k, column};
-          if (packed)
+          if (packedB)
             bIndices.insert(bIndices.begin(), zero);
           bRow.push_back(read(nested, bMatrix, bIndices));
         }
@@ -244,12 +261,72 @@ Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
       });
   for (auto [i, row] : llvm::enumerate(rowIndex))
     for (auto [j, column] : llvm::enumerate(columnIndex))
-      c = vector::TransferWriteOp::create(b, loc,
-                                          loop.getResult(i * chunks + j), c,
-                                          cIndices(row, column),
-                                          ArrayRef<bool>{true})
+      c = vector::TransferWriteOp::create(
+              b, loc, loop.getResult(i * chunks + j), c,
+              cIndices(row, column),
+              ArrayRef<bool>{cInBounds(static_cast<int64_t>(j))})
               .getResult();
   return c;
+}
+
+/// Rows [0, rowCount) of a matmul as register tiles: groups of `rows` rows
+/// up to the last full group, then one row at a time. `emitTile(builder,
+/// c, row0, rows)` emits one tile and returns the updated C.
+Value emitRowLoops(
+    OpBuilder &b, Location loc, Value a, Value c, int64_t rows,
+    function_ref<Value(OpBuilder &, Value, Value, int64_t)> emitTile) {
+  auto index = [&](OpBuilder &builder, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  Value zero = index(b, 0);
+  Value rowCount = tensor::DimOp::create(b, loc, a, 0);
+  auto rowLoop = [&](Value from, Value to, int64_t step, Value init) {
+    return scf::ForOp::create(b, loc, from, to, index(b, step),
+                              ValueRange{init},
+                              [&](OpBuilder &rb, Location, Value row0,
+                                  ValueRange iter) {
+                                scf::YieldOp::create(
+                                    rb, loc, emitTile(rb, iter[0], row0, step));
+                              })
+        .getResult(0);
+  };
+  if (rows == 1)
+    return rowLoop(zero, rowCount, 1, c);
+  Value fullRows = arith::SubIOp::create(
+      b, loc, rowCount,
+      arith::RemUIOp::create(b, loc, rowCount, index(b, rows)));
+  c = rowLoop(zero, fullRows, rows, c);
+  return rowLoop(fullRows, rowCount, 1, c);
+}
+
+/// Whether `weight`'s columns end with the partial last panel of a
+/// `cols`-wide tile (N a multiple of no tile width), starting on a panel
+/// boundary: whole, or the columns that kiln-cpu-tile-and-parallelize
+/// splits off after the whole panels.
+bool endsInPartialPanel(const ParamColumns &weight, int64_t cols) {
+  std::optional<int64_t> offset = getConstantIntValue(weight.offset);
+  return weight.fullSize % cols && offset && *offset % cols == 0 &&
+         *offset + weight.size == weight.fullSize;
+}
+
+/// The register tiles of a matmul whose columns, fewer than `tile.cols`,
+/// are those of a weight's zero-padded last panel: B is read as that whole
+/// panel, C (with its accumulator init: bias or earlier partial sums)
+/// only up to its last column.
+void vectorizePartialPanel(RewriterBase &rewriter, linalg::GenericOp op,
+                           const ParamColumns &weight, RegisterTile tile) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Value panel = createParamPanels(rewriter, loc, weight, tile.cols);
+  Value a = op.getDpsInputOperand(0)->get();
+  Value c = op.getDpsInitOperand(0)->get();
+  Value result = emitRowLoops(
+      rewriter, loc, a, c, tile.rows,
+      [&](OpBuilder &b, Value cIter, Value row0, int64_t rows) {
+        return emitRegisterTile(b, loc, a, panel, cIter, row0, rows,
+                                tile.cols, weight.size);
+      });
+  rewriter.replaceOp(op, result);
 }
 
 /// Phase 2: a row group with a static row count becomes one register tile;
@@ -257,7 +334,6 @@ Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
 void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
   auto tileAttr = op->getAttrOfType<DenseI64ArrayAttr>(kRowGroupAttr);
   RegisterTile tile{tileAttr[0], tileAttr[1]};
-  bool packed = op.getNumLoops() == 4;
   Value a = op.getDpsInputOperand(0)->get();
   Value bMatrix = op.getDpsInputOperand(1)->get();
   Value c = op.getDpsInitOperand(0)->get();
@@ -268,7 +344,7 @@ void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
   if (rows == tile.rows) {
     result = emitRegisterTile(rewriter, loc, a, bMatrix, c,
                               arith::ConstantIndexOp::create(rewriter, loc, 0),
-                              tile.rows, tile.cols, packed);
+                              tile.rows, tile.cols, tile.cols);
   } else {
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -279,7 +355,7 @@ void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
                      ValueRange iter) {
                    Value updated =
                        emitRegisterTile(nested, loc, a, bMatrix, iter[0], row,
-                                        1, tile.cols, packed);
+                                        1, tile.cols, tile.cols);
                    scf::YieldOp::create(nested, loc, updated);
                  })
                  .getResult(0);
@@ -327,15 +403,18 @@ struct QuantPanels {
 /// dequantized in registers: per group, the scales `s` and offsets `c = -z
 /// * s` are loaded once, and each step of K converts one panel row of
 /// values to f32 and forms `w = v * s + c` before the multiply-adds. Int4
-/// bytes give two rows of K, low nibble first. Returns the updated C.
+/// bytes give two rows of K, low nibble first. With `validCols` <
+/// `w.columns` (the zero-padded last panel) C ends after `validCols`
+/// columns of the panel: only the 8-lane pieces that hold some are
+/// computed, the last one read and written masked. Returns the updated C.
 Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
                             const QuantPanels &w, Value panel, Value col0,
-                            Value row0, int64_t rows) {
+                            Value row0, int64_t rows, int64_t validCols) {
   Type f32 = b.getF32Type();
   auto floatVector = VectorType::get({kLanes}, f32);
   auto byteVector = VectorType::get({kLanes}, b.getI8Type());
   auto intVector = VectorType::get({kLanes}, b.getI32Type());
-  int64_t chunks = w.columns / kLanes;
+  int64_t chunks = llvm::divideCeilSigned(validCols, kLanes);
   int64_t perByte = w.quant.getValuesPerByte();
   int64_t groupRows = w.quant.getGroup() / perByte;
   int64_t groups = cast<ShapedType>(w.scales.getType()).getDimSize(1);
@@ -343,11 +422,17 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
     return arith::ConstantIndexOp::create(builder, loc, value);
   };
   auto read = [&](OpBuilder &builder, VectorType type, Value source,
-                  ValueRange indices) -> Value {
+                  ValueRange indices, bool inBounds = true) -> Value {
+    std::optional<Value> padding;
+    if (!inBounds)
+      padding = arith::ConstantOp::create(builder, loc, f32,
+                                          builder.getZeroAttr(f32))
+                    .getResult();
     return vector::TransferReadOp::create(builder, loc, type, source, indices,
-                                          /*padding=*/std::nullopt,
-                                          /*inBounds=*/ArrayRef<bool>{true});
+                                          padding, ArrayRef<bool>{inBounds});
   };
+  // Piece j of C lies within its columns unless it ends past validCols.
+  auto cInBounds = [&](int64_t j) { return (j + 1) * kLanes <= validCols; };
   Value zero = index(b, 0), one = index(b, 1);
   SmallVector<Value> rowIndex, laneOffset, cColumn;
   for (int64_t i = 0; i < rows; ++i)
@@ -362,8 +447,9 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
   // Accumulator (i, j) is iter_arg i * chunks + j.
   SmallVector<Value> accumulators;
   for (Value row : rowIndex)
-    for (Value column : cColumn)
-      accumulators.push_back(read(b, floatVector, c, {row, column}));
+    for (auto [j, column] : llvm::enumerate(cColumn))
+      accumulators.push_back(
+          read(b, floatVector, c, {row, column}, cInBounds(j)));
 
   auto groupLoop = scf::ForOp::create(
       b, loc, zero, index(b, groups), one, accumulators,
@@ -434,10 +520,10 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
       });
   for (auto [i, row] : llvm::enumerate(rowIndex))
     for (auto [j, column] : llvm::enumerate(cColumn))
-      c = vector::TransferWriteOp::create(b, loc,
-                                          groupLoop.getResult(i * chunks + j),
-                                          c, ValueRange{row, column},
-                                          ArrayRef<bool>{true})
+      c = vector::TransferWriteOp::create(
+              b, loc, groupLoop.getResult(i * chunks + j), c,
+              ValueRange{row, column},
+              ArrayRef<bool>{cInBounds(static_cast<int64_t>(j))})
               .getResult();
   return c;
 }
@@ -445,20 +531,26 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
 /// Replaces a quantized matmul generic (marked `kiln.quant` by the kiln
 /// lowering) with register tiles that dequantize the weight panel rows they
 /// read: loops over column panels, then groups of `tile.rows` rows of A,
-/// then the leftover rows one by one. Leaves the op alone (for the scalar
-/// loops of linalg) when its weight is not in params or N fits no tile.
+/// then the leftover rows one by one. A zero-padded last panel (N a
+/// multiple of no tile width) is peeled off the panel loop and stores only
+/// its valid columns. Leaves the op alone (for the scalar loops of linalg)
+/// when its weight is not in params or N gets no tile.
 LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
                                        linalg::GenericOp op) {
   auto quant = op->getAttrOfType<QuantAttr>("kiln.quant");
   Value c = op.getDpsInitOperand(0)->get();
   auto cType = cast<RankedTensorType>(c.getType());
+  int64_t n = cType.getDimSize(1);
   // The tile follows from all the weight's columns, as for dense weights.
   std::optional<ParamColumns> weight =
       matchParamColumns(op.getDpsInputOperand(1)->get());
-  RegisterTile tile = pickRegisterTile(weight ? weight->fullSize
-                                              : cType.getDimSize(1));
+  RegisterTile tile =
+      weight ? pickWeightRegisterTile(weight->fullSize) : pickRegisterTile(n);
   if (!quant || !tile.cols || !op.hasPureTensorSemantics() ||
-      cType.getDimSize(1) % tile.cols)
+      ShapedType::isDynamic(n))
+    return success();
+  int64_t partial = n % tile.cols;
+  if (partial && !endsInPartialPanel(*weight, tile.cols))
     return success();
   rewriter.setInsertionPoint(op);
   QuantPanels w{quant, nullptr, nullptr, nullptr, tile.cols};
@@ -483,33 +575,42 @@ LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
       rewriter, loc, rowCount,
       arith::RemUIOp::create(rewriter, loc, rowCount,
                              index(rewriter, tile.rows)));
-  int64_t panels = cType.getDimSize(1) / tile.cols;
-  auto panelLoop = scf::ForOp::create(
-      rewriter, loc, zero, index(rewriter, panels), one, ValueRange{c},
-      [&](OpBuilder &pb, Location, Value panel, ValueRange panelIter) {
-        Value col0 =
-            arith::MulIOp::create(pb, loc, panel, index(pb, tile.cols));
-        auto rowLoop = [&](OpBuilder &builder, Value from, Value to,
-                           int64_t rows, Value init) {
-          return scf::ForOp::create(
-                     builder, loc, from, to, index(builder, rows),
-                     ValueRange{init},
-                     [&](OpBuilder &rb, Location, Value row0,
-                         ValueRange iter) {
-                       Value updated = emitQuantRegisterTile(
-                           rb, loc, a, iter[0], w, panel, col0, row0, rows);
-                       scf::YieldOp::create(rb, loc, updated);
-                     })
-              .getResult(0);
-        };
-        Value result = panelIter[0];
-        if (tile.rows > 1)
-          result = rowLoop(pb, zero, fullRows, tile.rows, result);
-        result = rowLoop(pb, tile.rows > 1 ? fullRows : zero, rowCount, 1,
-                         result);
-        scf::YieldOp::create(pb, loc, result);
-      });
-  rewriter.replaceOp(op, panelLoop.getResult(0));
+  // Every row of panel `panel` (`validCols` of its columns) into C.
+  auto emitPanel = [&](OpBuilder &pb, Value panel, Value c,
+                       int64_t validCols) {
+    Value col0 = arith::MulIOp::create(pb, loc, panel, index(pb, tile.cols));
+    auto rowLoop = [&](OpBuilder &builder, Value from, Value to, int64_t rows,
+                       Value init) {
+      return scf::ForOp::create(
+                 builder, loc, from, to, index(builder, rows),
+                 ValueRange{init},
+                 [&](OpBuilder &rb, Location, Value row0, ValueRange iter) {
+                   Value updated =
+                       emitQuantRegisterTile(rb, loc, a, iter[0], w, panel,
+                                             col0, row0, rows, validCols);
+                   scf::YieldOp::create(rb, loc, updated);
+                 })
+          .getResult(0);
+    };
+    if (tile.rows > 1)
+      c = rowLoop(pb, zero, fullRows, tile.rows, c);
+    return rowLoop(pb, tile.rows > 1 ? fullRows : zero, rowCount, 1, c);
+  };
+  int64_t panels = n / tile.cols;
+  Value result = c;
+  if (panels)
+    result = scf::ForOp::create(
+                 rewriter, loc, zero, index(rewriter, panels), one,
+                 ValueRange{c},
+                 [&](OpBuilder &pb, Location, Value panel,
+                     ValueRange panelIter) {
+                   scf::YieldOp::create(
+                       pb, loc, emitPanel(pb, panel, panelIter[0], tile.cols));
+                 })
+                 .getResult(0);
+  if (partial)
+    result = emitPanel(rewriter, index(rewriter, panels), result, partial);
+  rewriter.replaceOp(op, result);
   return success();
 }
 
@@ -530,8 +631,34 @@ struct KilnCpuVectorizeMatmulPass
       // blocks of kiln-cpu-tile-and-parallelize read whole panels.
       int64_t n = op.getStaticLoopRanges()[2];
       std::optional<ParamColumns> weight = matchWeight(op);
-      RegisterTile tile = pickRegisterTile(weight ? weight->fullSize : n);
-      if (!tile.cols || n % tile.cols) {
+      RegisterTile tile =
+          weight ? pickWeightRegisterTile(weight->fullSize) : RegisterTile{};
+      if (weight && tile.cols && n % tile.cols &&
+          endsInPartialPanel(*weight, tile.cols)) {
+        // The columns of the padded last panel get masked tiles of their
+        // own; the whole panels before them, if any, the usual ones.
+        if (n < tile.cols) {
+          vectorizePartialPanel(rewriter, op, *weight, tile);
+          continue;
+        }
+        auto halves = splitColumns(rewriter, op, n - n % tile.cols);
+        if (failed(halves)) {
+          op.emitError("kiln-cpu-vectorize-matmul: cannot split off the "
+                       "partial last panel of this weight matmul");
+          return signalPassFailure();
+        }
+        op = halves->first;
+        n = op.getStaticLoopRanges()[2];
+        weight = matchWeight(op);
+        std::optional<ParamColumns> rest = matchWeight(halves->second);
+        if (!weight || !rest) {
+          op.emitError("kiln-cpu-vectorize-matmul: lost the weight while "
+                       "splitting off its partial last panel");
+          return signalPassFailure();
+        }
+        vectorizePartialPanel(rewriter, halves->second, *rest, tile);
+      }
+      if (!weight || !tile.cols || n % tile.cols) {
         weight.reset();
         tile = pickRegisterTile(n);
       }

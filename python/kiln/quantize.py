@@ -83,7 +83,8 @@ def dequantize(values, scales, zeros, bits, group, symmetric):
 
 
 def _unpanel(array, panels):
-    """[C / p, R, p] panels back to the [R, C] matrix."""
+    """[ceil(C / p), R, p] panels back to the [R, ceil(C / p) * p] matrix
+    (a partial last panel keeps its zero padding)."""
     if not panels:
         return array
     nb, rows, p = array.shape
@@ -134,6 +135,14 @@ def check_weights(model_dir, checkpoint):
         values, scales, zeros = quantize(w, item["bits"], item["group"], item["symmetric"])
         label = f"{source} (int{item['bits']} group {item['group']} " \
                 f"{'sym' if item['symmetric'] else 'asym'})"
+        # A partial last panel is padded with zeros past the last column.
+        for part in ("values", "scales", "zero_points"):
+            stored = item[part]
+            if stored is not None and stored.shape[1] > w.shape[1]:
+                if np.any(stored[:, w.shape[1]:] != 0):
+                    failures.append(f"{label}: {part} padding past column "
+                                    f"{w.shape[1]} is not zero")
+                item[part] = stored[:, :w.shape[1]]
         if not np.array_equal(values, item["values"]):
             bad = int((values != item["values"]).sum())
             failures.append(f"{label}: {bad} of {values.size} values differ")

@@ -188,23 +188,64 @@ func.func @weight_columns(%a: tensor<?x32xf32>) -> tensor<?x768xf32> {
 
 // -----
 
-// Columns that fit no register tile, or a B that is no weight: rows only.
+// Columns that fit no register tile (fewer than 8), or a B that is no
+// weight: rows only.
 #A = affine_map<(m, n, k) -> (m, k)>
 #B = affine_map<(m, n, k) -> (k, n)>
 #C = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func.func @no_column_blocks
 // CHECK: scf.forall (%{{[a-z0-9_]+}}) = (0) to (%{{.*}}) step (16)
 // CHECK: scf.forall (%{{[a-z0-9_]+}}) = (0) to (%{{.*}}) step (16)
-func.func @no_column_blocks(%a: tensor<?x32xf32>, %b: tensor<32x768xf32>) -> (tensor<?x36xf32>, tensor<?x768xf32>) {
+func.func @no_column_blocks(%a: tensor<?x32xf32>, %b: tensor<32x768xf32>) -> (tensor<?x6xf32>, tensor<?x768xf32>) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %m = tensor.dim %a, %c0 : tensor<?x32xf32>
-  %e = tensor.empty(%m) : tensor<?x36xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x36xf32>) -> tensor<?x36xf32>
-  %w = kiln.param "odd.weight" transposed : tensor<32x36xf32>
-  %r = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %w : tensor<?x32xf32>, tensor<32x36xf32>) outs(%f : tensor<?x36xf32>) -> tensor<?x36xf32>
+  %e = tensor.empty(%m) : tensor<?x6xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x6xf32>) -> tensor<?x6xf32>
+  %w = kiln.param "narrow.weight" transposed : tensor<32x6xf32>
+  %r = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %w : tensor<?x32xf32>, tensor<32x6xf32>) outs(%f : tensor<?x6xf32>) -> tensor<?x6xf32>
   %e2 = tensor.empty(%m) : tensor<?x768xf32>
   %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<?x768xf32>) -> tensor<?x768xf32>
   %r2 = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %b : tensor<?x32xf32>, tensor<32x768xf32>) outs(%f2 : tensor<?x768xf32>) -> tensor<?x768xf32>
-  return %r, %r2 : tensor<?x36xf32>, tensor<?x768xf32>
+  return %r, %r2 : tensor<?x6xf32>, tensor<?x768xf32>
+}
+
+// -----
+
+// A weight with 203 columns, a multiple of no tile width: 4x24 tiles over 9
+// panels, the last one partial. The 8 whole panels (192 columns) get row
+// and column blocks (8 of one panel); the last 11 columns a matmul of
+// their own, in row blocks only. Each part fills its own slice of the
+// output, inside its blocks.
+#A = affine_map<(m, n, k) -> (m, k)>
+#B = affine_map<(m, n, k) -> (k, n)>
+#C = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @weight_partial_panel
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: %[[W:.*]] = kiln.param "fc.weight" transposed : tensor<32x203xf32>
+// CHECK: %[[WHOLE:.*]] = tensor.extract_slice %[[W]][0, 0] [32, 192] [1, 1]
+// CHECK: %[[EW:.*]] = tensor.extract_slice %[[E]][0, 0] [%{{.*}}, 192] [1, 1]
+// CHECK: %[[R1:.*]] = scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (%{{.*}}, 192) step (16, 24) shared_outs(%{{.*}} = %[[EW]])
+// CHECK: tensor.extract_slice %[[WHOLE]][0, %[[J]]] [32, 24] [1, 1] : tensor<32x192xf32> to tensor<32x24xf32>
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK: } -> tensor<?x24xf32>
+// CHECK: %[[REST:.*]] = tensor.extract_slice %[[W]][0, 192] [32, 11] [1, 1] : tensor<32x203xf32> to tensor<32x11xf32>
+// CHECK: %[[ER:.*]] = tensor.extract_slice %[[E]][0, 192] [%{{.*}}, 11] [1, 1]
+// CHECK: %[[R2:.*]] = scf.forall (%{{[a-z0-9_]+}}) = (0) to (%{{.*}}) step (16) shared_outs(%{{.*}} = %[[ER]])
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK: } -> tensor<?x11xf32>
+// CHECK: %[[I1:.*]] = tensor.insert_slice %[[R1]] into %[[E]][0, 0] [%{{.*}}, 192] [1, 1]
+// CHECK: %[[I2:.*]] = tensor.insert_slice %[[R2]] into %[[I1]][0, 192] [%{{.*}}, 11] [1, 1]
+// CHECK: return %[[I2]]
+func.func @weight_partial_panel(%a: tensor<?x32xf32>) -> tensor<?x203xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %a, %c0 : tensor<?x32xf32>
+  %e = tensor.empty(%m) : tensor<?x203xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x203xf32>) -> tensor<?x203xf32>
+  %w = kiln.param "fc.weight" transposed : tensor<32x203xf32>
+  %r = linalg.matmul indexing_maps = [#A, #B, #C] ins(%a, %w : tensor<?x32xf32>, tensor<32x203xf32>) outs(%f : tensor<?x203xf32>) -> tensor<?x203xf32>
+  return %r : tensor<?x203xf32>
 }

@@ -146,3 +146,132 @@ func.func @weight_column_block(%a: tensor<?x32xf32>, %c: tensor<?x96xf32>, %off:
   } -> tensor<?x96xf32>
   return %r : tensor<?x96xf32>
 }
+
+// -----
+
+// A weight with 203 columns, a multiple of no tile width: 4x24 tiles
+// still (13 columns of padding), the weight read as 9 panels of 24, the
+// last one zero-padded (`columns 203`). The 8 whole panels (192 columns) are tiled as
+// usual; the last 11 columns get 4x24 tiles over the two 8-lane pieces
+// that hold some, reading the padded panel 8 whole and reading and writing
+// C's second piece (columns 200..207 of 203) masked.
+#A = affine_map<(m, k, n) -> (m, k)>
+#B = affine_map<(m, k, n) -> (k, n)>
+#C = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @weight_partial_panel
+// CHECK-SAME: (%[[A:.*]]: tensor<?x32xf32>, %[[C:.*]]: tensor<?x203xf32>)
+// CHECK: %[[WHOLE:.*]] = tensor.extract_slice %[[C]][0, 0] [%{{.*}}, 192] [1, 1]
+// CHECK: %[[P:.*]] = kiln.param "fc.weight" transposed panels 24 columns 203 : tensor<9x32x24xf32>
+// CHECK: tensor.extract_slice %[[P]][0, 0, 0] [8, 32, 24] [1, 1, 1] : tensor<9x32x24xf32> to tensor<8x32x24xf32>
+// CHECK: tensor.expand_shape %[[WHOLE]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 8, 24] : tensor<?x192xf32> into tensor<?x8x24xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
+// CHECK: tensor.collapse_shape
+// CHECK: %[[REST:.*]] = tensor.extract_slice %[[C]][0, 192] [%{{.*}}, 11] [1, 1] : tensor<?x203xf32> to tensor<?x11xf32>
+// CHECK: %[[P2:.*]] = kiln.param "fc.weight" transposed panels 24 columns 203 : tensor<9x32x24xf32>
+// CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P2]][8, 0, 0] [1, 32, 24] [1, 1, 1] : tensor<9x32x24xf32> to tensor<1x32x24xf32>
+// CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %{{.*}} step %c4 iter_args(%[[CI:.*]] = %[[REST]])
+// CHECK: vector.transfer_read %[[CI]][%[[ROW]], %c0], %{{.*}} {in_bounds = [true]} : tensor<?x11xf32>, vector<8xf32>
+// CHECK: vector.transfer_read %[[CI]][%[[ROW]], %c8], %cst : tensor<?x11xf32>, vector<8xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.transfer_read %[[LAST]][%c0, %[[K]], %c0], %{{.*}} {in_bounds = [true]}
+// CHECK: vector.transfer_read %[[LAST]][%c0, %[[K]], %c8], %{{.*}} {in_bounds = [true]}
+// CHECK-NOT: vector.transfer_read %[[LAST]]
+// CHECK: scf.yield
+// CHECK: vector.transfer_write %{{.*}}, %[[CI]][%[[ROW]], %c0] {in_bounds = [true]}
+// CHECK: vector.transfer_write %{{.*}}[%[[ROW]], %c8] : vector<8xf32>, tensor<?x11xf32>
+// Leftover rows: one row of the partial panel at a time.
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 192] [%{{.*}}, 11] [1, 1]
+func.func @weight_partial_panel(%a: tensor<?x32xf32>, %c: tensor<?x203xf32>) -> tensor<?x203xf32> {
+  %b = kiln.param "fc.weight" transposed : tensor<32x203xf32>
+  %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<?x32xf32>, tensor<32x203xf32>) outs(%c : tensor<?x203xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x203xf32>
+  return %r : tensor<?x203xf32>
+}
+
+// -----
+
+// The columns of the partial last panel alone, as
+// kiln-cpu-tile-and-parallelize splits them off (50257 columns: 2094 whole
+// panels of 24, then one column): one 8-lane piece, read and written
+// masked; B is padded panel 2094.
+#A = affine_map<(m, k, n) -> (m, k)>
+#B = affine_map<(m, k, n) -> (k, n)>
+#C = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @weight_last_column
+// CHECK: %[[P:.*]] = kiln.param "lm_head.weight" transposed panels 24 columns 50257 : tensor<2095x32x24xf32>
+// CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P]][2094, 0, 0] [1, 32, 24]
+// CHECK: vector.transfer_read %{{.*}}[%{{.*}}, %c0], %cst : tensor<?x1xf32>, vector<8xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.transfer_read %[[LAST]][%c0, %[[K]], %c0]
+// CHECK-NOT: vector.transfer_read %[[LAST]]
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0] : vector<8xf32>, tensor<?x1xf32>
+func.func @weight_last_column(%a: tensor<?x32xf32>, %c: tensor<?x1xf32>) -> tensor<?x1xf32> {
+  %w = kiln.param "lm_head.weight" transposed : tensor<32x50257xf32>
+  %b = tensor.extract_slice %w[0, 50256] [32, 1] [1, 1] : tensor<32x50257xf32> to tensor<32x1xf32>
+  %r = linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<?x32xf32>, tensor<32x1xf32>) outs(%c : tensor<?x1xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x1xf32>
+  return %r : tensor<?x1xf32>
+}
+
+// -----
+
+// A quantized weight (int4, groups of 32, asymmetric) with 37 columns:
+// 1x8 tiles, values, scales and zero points read as 5 panels of 8 (the
+// last zero-padded, so `columns 37`); 4 whole panels in the panel loop, then panel 4 peeled
+// off, its C piece (columns 32..39 of 37) read and written masked.
+#A = affine_map<(d0, d1, d2) -> (d0, d1)>
+#Q = affine_map<(d0, d1, d2) -> (d1 floordiv 2, d2)>
+#G = affine_map<(d0, d1, d2) -> (d1 floordiv 32, d2)>
+#C = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @quantized_partial_panel
+// CHECK: %[[V:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <values> : tensor<5x32x8xi8>
+// CHECK: %[[S:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <scales> : tensor<5x2x8xf32>
+// CHECK: %[[Z:.*]] = kiln.param "w" transposed panels 8 columns 37 quant <bits = 4, group = 32, symmetric = false> part <zero_points> : tensor<5x2x8xf32>
+// CHECK: %[[WHOLE:.*]] = scf.for %[[PANEL:[a-z0-9_]+]] = %c0 to %c4 step %c1
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<?x37xf32>, vector<8xf32>
+// CHECK: vector.transfer_write %{{.*}} {in_bounds = [true]} : vector<8xf32>, tensor<?x37xf32>
+// CHECK: scf.for %[[ROW:[a-z0-9_]+]] = %c0 to %{{.*}} step %c1 iter_args(%[[CI:.*]] = %[[WHOLE]])
+// CHECK: vector.transfer_read %[[CI]][%[[ROW]], %c32], %cst : tensor<?x37xf32>, vector<8xf32>
+// CHECK: vector.transfer_read %[[S]][%c4, %{{.*}}, %c0]
+// CHECK: vector.transfer_read %[[Z]][%c4, %{{.*}}, %c0]
+// CHECK: vector.transfer_read %[[V]][%c4, %{{.*}}, %c0]
+// CHECK: vector.transfer_write %{{.*}}, %[[CI]][%[[ROW]], %c32] : vector<8xf32>, tensor<?x37xf32>
+func.func @quantized_partial_panel(%x: tensor<?x64xf32>, %init: tensor<?x37xf32>) -> tensor<?x37xf32> {
+  %c1_i32 = arith.constant 1 : i32
+  %c4_i32 = arith.constant 4 : i32
+  %c15_i32 = arith.constant 15 : i32
+  %q = kiln.param "w" transposed quant <bits = 4, group = 32, symmetric = false> part <values> : tensor<32x37xi8>
+  %s = kiln.param "w" transposed quant <bits = 4, group = 32, symmetric = false> part <scales> : tensor<2x37xf32>
+  %z = kiln.param "w" transposed quant <bits = 4, group = 32, symmetric = false> part <zero_points> : tensor<2x37xf32>
+  %r = linalg.generic {indexing_maps = [#A, #Q, #G, #G, #C], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %q, %s, %z : tensor<?x64xf32>, tensor<32x37xi8>, tensor<2x37xf32>, tensor<2x37xf32>) outs(%init : tensor<?x37xf32>)
+      attrs = {kiln.quant = #kiln.quant<bits = 4, group = 32, symmetric = false>} {
+  ^bb0(%in: f32, %byte: i8, %scale: f32, %zero: f32, %out: f32):
+    %wide = arith.extui %byte : i8 to i32
+    %k = linalg.index 1 : index
+    %k32 = arith.index_cast %k : index to i32
+    %odd = arith.andi %k32, %c1_i32 : i32
+    %shift = arith.muli %odd, %c4_i32 : i32
+    %shifted = arith.shrui %wide, %shift : i32
+    %nibble = arith.andi %shifted, %c15_i32 : i32
+    %v = arith.uitofp %nibble : i32 to f32
+    %d = arith.subf %v, %zero : f32
+    %w = arith.mulf %d, %scale : f32
+    %p = arith.mulf %in, %w : f32
+    %sum = arith.addf %out, %p : f32
+    linalg.yield %sum : f32
+  } -> tensor<?x37xf32>
+  return %r : tensor<?x37xf32>
+}

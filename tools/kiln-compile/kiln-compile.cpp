@@ -29,6 +29,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -256,17 +257,26 @@ WidenedTensor widenToF32(const st::TensorInfo &tensor) {
 }
 
 /// Element (r, c) of a row-major [rows, cols] matrix of `elementBytes`
-/// elements, moved to [c / panel, r, c % panel].
+/// elements, moved to [ceil(cols / panel), r, c % panel]; a partial last
+/// panel is padded with zero bytes.
 std::vector<uint8_t> cutPanels(ArrayRef<uint8_t> bytes, int64_t rows,
                                int64_t cols, int64_t panel,
                                uint64_t elementBytes) {
-  std::vector<uint8_t> panels(bytes.size());
+  std::vector<uint8_t> panels(llvm::divideCeilSigned(cols, panel) * rows *
+                              panel * elementBytes);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       std::memcpy(&panels[(((c / panel) * rows + r) * panel + c % panel) *
                           elementBytes],
                   &bytes[(r * cols + c) * elementBytes], elementBytes);
   return panels;
+}
+
+/// Columns of the [rows, cols] matrix that `weight`, cut into [count,
+/// rows, panel] panels, holds: `columns` when its last panel is partial,
+/// else count * panel.
+int64_t panelColumns(const PlannedWeight &weight) {
+  return weight.columns ? weight.columns : weight.shape[0] * weight.shape[2];
 }
 
 /// Adds the part of a quantized weight (kiln-quantize) that `weight` plans
@@ -278,8 +288,7 @@ llvm::Error addQuantizedWeight(const PlannedWeight &weight,
   bool values = weight.quantPart == "values";
   // The stored [rows, n] tensor, before panels.
   int64_t rows = weight.panels ? weight.shape[1] : weight.shape[0];
-  int64_t n = weight.panels ? weight.shape[0] * weight.shape[2]
-                            : weight.shape[1];
+  int64_t n = weight.panels ? panelColumns(weight) : weight.shape[1];
   int64_t k = values ? rows * (weight.quantBits == 4 ? 2 : 1)
                      : rows * weight.quantGroup;
   SmallVector<int64_t> expected = {k, n};
@@ -463,7 +472,7 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
     // The checkpoint's [rows, cols] tensor, as the plan reads it.
     SmallVector<int64_t> expected(weight.shape);
     if (weight.panels)
-      expected = {weight.shape[1], weight.shape[0] * weight.shape[2]};
+      expected = {weight.shape[1], panelColumns(weight)};
     if (weight.transposed)
       std::swap(expected[0], expected[1]);
     StringRef wantType = getDTypeName(weight.dtype);
@@ -495,12 +504,14 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
       continue;
     }
     // Element (r, c) of the (transposed) [rows, cols] view goes to
-    // [c / panel, r, c % panel]; without panels, panel = cols.
+    // [c / panel, r, c % panel]; without panels, panel = cols. A partial
+    // last panel stays zero past the last column.
     int64_t rows = weight.transposed ? expected[1] : expected[0];
     int64_t cols = weight.transposed ? expected[0] : expected[1];
     int64_t panel = weight.panels ? weight.panels : cols;
     uint64_t elementBytes = st::dtypeSize(dtype);
-    std::vector<uint8_t> rearranged(bytes.size());
+    std::vector<uint8_t> rearranged(llvm::divideCeilSigned(cols, panel) * rows *
+                                    panel * elementBytes);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
         int64_t from = weight.transposed ? c * rows + r : r * cols + c;

@@ -11,7 +11,9 @@
 #define KILN_CODEGEN_MATMULTILES_H
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include <cstdint>
 #include <optional>
@@ -29,6 +31,13 @@ struct RegisterTile {
 /// masks), or {0, 0} when none does or `n` is dynamic.
 RegisterTile pickRegisterTile(int64_t n);
 
+/// The register tile of a weight with `n` columns, read as panels: that of
+/// pickRegisterTile when one divides `n`; otherwise (n >= 8) the first tile
+/// at most `n` wide whose zero-padded last panel wastes at most an eighth
+/// of `n`, or failing that the one that pads least. Such a weight is
+/// stored as `ceil(n / cols)` panels, the last one partial.
+RegisterTile pickWeightRegisterTile(int64_t n);
+
 /// Columns of a 2-D `kiln.param` (read as [K, N], no panels yet) that a
 /// matmul reads: all of them, or a static-width block at `offset` through a
 /// `tensor.extract_slice` of whole rows.
@@ -43,15 +52,30 @@ struct ParamColumns {
 };
 
 /// Matches `value` as columns of a 2-D, not yet paneled kiln.param, seeing
-/// through one unit-stride `tensor.extract_slice` that keeps every row.
+/// through unit-stride `tensor.extract_slice`s that keep every row (of which
+/// at most one may have a dynamic column offset other than 0).
 std::optional<ParamColumns> matchParamColumns(Value value);
 
-/// The param of `columns` read as `[N / width, K, width]` panels (a new
-/// kiln.param with `panels width`, which kiln-compile stores contiguously),
-/// sliced to the panels of the columns read. `width` must divide the offset
-/// and size of `columns`.
+/// The param of `columns` read as `[ceil(N / width), K, width]` panels (a
+/// new kiln.param with `panels width`, which kiln-compile stores
+/// contiguously, the last panel zero-padded and `columns N` set when it is
+/// partial), sliced to the panels of the columns read. `width` must divide
+/// the offset of `columns`, and its size too unless the columns end at
+/// column N (then the slice ends with the partial panel).
 Value createParamPanels(OpBuilder &builder, Location loc,
                         const ParamColumns &columns, int64_t width);
+
+/// Splits `op`, a linalg.generic with loops (m, k, n) and one init, at
+/// column `split` of n into two generics on columns [0, split) and
+/// [split, n), whose results are inserted into the init (into the
+/// destination of a `linalg.fill` init, each part then filling its own
+/// slice so that tiling can still fuse the fill). Operands are sliced along
+/// the results of their indexing maps that are `n`. Fails, changing
+/// nothing, when `n` is dynamic or `split` not inside it, when a map uses
+/// `n` other than as a whole result, or when the body reads `linalg.index
+/// 2`.
+FailureOr<std::pair<linalg::GenericOp, linalg::GenericOp>>
+splitColumns(RewriterBase &rewriter, linalg::GenericOp op, int64_t split);
 
 } // namespace kiln
 } // namespace mlir

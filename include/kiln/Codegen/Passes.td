@@ -39,6 +39,11 @@ def KilnCpuTileAndParallelize : Pass<"kiln-cpu-tile-and-parallelize",
     them, each a whole number of the register tile's weight panels (see
     `kiln-cpu-vectorize-matmul`), so that a decode step, one row, still
     streams the weight on every core.
+    When the tile's width does not divide the weight's columns (GPT-2's
+    vocabulary of 50257), the matmul is first split into two: the whole
+    panels, cut into column blocks as above, and the columns of the
+    partial last panel, cut into row blocks only. Each part fills its own
+    slice of the accumulator, so the fills still fuse into the blocks.
   }];
   let options = [
     Option<"matmulRows", "matmul-rows", "int64_t", /*default=*/"32",
@@ -78,6 +83,18 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
     that the kernel streams each panel instead of striding across rows of
     B; the output is written through a `[m, n / n_r, n_r]` view.
 
+    A weight whose `N` is a multiple of no tile width (`N >= 8`) still gets
+    a tile: the first at most `N` wide whose padding wastes at most `N / 8`
+    columns (else the one that pads least), e.g. 4x24 for 50257 columns.
+    Its panels are `[ceil(N / n_r), k, n_r]` (`columns N` on the param),
+    the last one zero-padded by kiln-compile. The whole panels are tiled as above; the columns of the
+    last panel (split off by `kiln-cpu-tile-and-parallelize`, or here) get
+    the same register tiles over only the 8-lane pieces that hold some of
+    them, reading the whole padded panel of B but reading and writing C
+    (whose init may be a bias) with a masked (`in_bounds = false`)
+    transfer for the piece that ends past `N`. Divisible `N` compile as
+    before. B that is no weight keeps the divisible tiles only.
+
     A weight-only quantized matmul (the `kiln.quant` generic that the kiln
     lowering makes for a projection reading a `kiln.dequantize`) gets the
     same tiles, with its values, scales and zero points read as panels: per
@@ -85,7 +102,8 @@ def KilnCpuVectorizeMatmul : Pass<"kiln-cpu-vectorize-matmul",
     loads `n_r` bytes, widens them to f32 (two rows per byte for int4) and
     dequantizes them with one `vector.fma` before the multiply-adds. The
     dequantized weight lives in registers only; no f32 weight matrix is
-    stored.
+    stored. With a zero-padded last panel, that panel is peeled off the
+    loop over panels and stores its valid columns only, as above.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

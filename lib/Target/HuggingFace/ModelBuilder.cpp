@@ -195,7 +195,8 @@ Value ModelBuilder::param(ArrayRef<std::string> names,
   }
   return ParamOp::create(b, f32(shape), *found, /*transposed=*/false,
                          IntegerAttr(), QuantAttr(), QuantPartAttr(),
-                         /*encoding=*/StringAttr(), /*concat=*/ArrayAttr());
+                         /*encoding=*/StringAttr(), /*concat=*/ArrayAttr(),
+                         /*columns=*/IntegerAttr());
 }
 
 Value ModelBuilder::optionalParam(const std::string &name,

@@ -218,6 +218,8 @@ mlir::kiln::readWeightsPlan(ModuleOp module) {
     weight.source = source.str();
     weight.transposed = transposed.getValue();
     weight.panels = panels.getInt();
+    if (auto columns = dict.getAs<IntegerAttr>("columns"))
+      weight.columns = columns.getInt();
     if (auto encoding = dict.getAs<StringAttr>("encoding"))
       weight.encoding = encoding.str();
     if (Attribute concat = dict.get("concat")) {

@@ -98,6 +98,8 @@ std::string mlir::kiln::renderManifest(ArrayRef<EntrySignature> entries,
     };
     if (!weight.concat.empty())
       object["concat"] = llvm::json::Array(weight.concat);
+    if (weight.columns)
+      object["columns"] = weight.columns;
     if (weight.quantBits)
       object["quant"] = llvm::json::Object{
           {"scheme", weight.quantBits == 8 ? "int8" : "int4"},

@@ -477,8 +477,40 @@ func.func @param_transposed_rank() {
 // -----
 
 func.func @param_panels_shape() {
-  // expected-error @+1 {{with panels 64 must have type [columns / 64, rows, 64], got [4, 32, 32]}}
+  // expected-error @+1 {{with panels 64 must have type [ceil(columns / 64), rows, 64], got [4, 32, 32]}}
   %w = kiln.param "w" transposed panels 64 : tensor<4x32x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_panels_rank() {
+  // expected-error @+1 {{with panels 24 must have type [ceil(columns / 24), rows, 24], got [32, 50]}}
+  %w = kiln.param "w" transposed panels 24 : tensor<32x50xf32>
+  return
+}
+
+// -----
+
+func.func @param_columns_without_panels() {
+  // expected-error @+1 {{`columns` needs `panels`}}
+  %w = kiln.param "w" transposed columns 50 : tensor<32x50xf32>
+  return
+}
+
+// -----
+
+func.func @param_columns_panel_count() {
+  // expected-error @+1 {{with panels 24 and columns 50 must have 3 panels, the last one partial (columns that fill whole panels need no `columns`), got [2, 32, 24]}}
+  %w = kiln.param "w" transposed panels 24 columns 50 : tensor<2x32x24xf32>
+  return
+}
+
+// -----
+
+func.func @param_columns_whole_panels() {
+  // expected-error @+1 {{with panels 24 and columns 48 must have 2 panels, the last one partial}}
+  %w = kiln.param "w" transposed panels 24 columns 48 : tensor<2x32x24xf32>
   return
 }
 

@@ -12,14 +12,17 @@
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight"}>
 // GENERIC: "kiln.param"() <{name = "model.layers.0.mlp.up_proj.weight", transposed}>
 // CHECK: kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
+// CHECK: kiln.param "lm_head.weight" transposed panels 24 columns 50 : tensor<3x16x24xf32>
 // CHECK: kiln.param "q" concat ["k", "v"] transposed : tensor<16x192xf32>
 // GENERIC: "kiln.param"() <{concat = ["k", "v"], name = "q", transposed}>
-func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<16x192xf32>) {
+func.func @param() -> (tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<3x16x24xf32>, tensor<16x192xf32>) {
   %w = kiln.param "model.layers.0.mlp.up_proj.weight" : tensor<64x16xf32>
   %t = kiln.param "model.layers.0.mlp.up_proj.weight" transposed : tensor<16x64xf32>
   %p = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 16 : tensor<4x16x16xf32>
+  // 50 columns: two whole panels and one zero-padded one.
+  %q = kiln.param "lm_head.weight" transposed panels 24 columns 50 : tensor<3x16x24xf32>
   %s = kiln.param "q" concat ["k", "v"] transposed : tensor<16x192xf32>
-  return %w, %t, %p, %s : tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<16x192xf32>
+  return %w, %t, %p, %q, %s : tensor<64x16xf32>, tensor<16x64xf32>, tensor<4x16x16xf32>, tensor<3x16x24xf32>, tensor<16x192xf32>
 }
 
 // CHECK-LABEL: func.func @embedding

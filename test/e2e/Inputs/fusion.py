@@ -4,11 +4,14 @@
 
 Compiles one module twice, with the fusion passes (kiln-compile's default)
 and with --no-fuse-qkv --no-fuse-gated-ffn --no-fuse-epilogue. The module
-has attention-style projections of one input (Q 40 -> 40, K and V 40 -> 24,
-all biased; two unbiased ones of 40 -> 17 and 40 -> 9, where the stack's
+has attention-style projections of one input (Q 52 -> 40, K and V 52 -> 24,
+all biased; two unbiased ones of 52 -> 17 and 52 -> 9, where the stack's
 width is odd), an output projection with bias and a residual add, a SwiGLU
-FFN with a residual add and a GeGLU FFN with biases. Each build must record the stacks
-it is expected to make in model.json (three fused, none unfused), and every
+FFN with a residual add and a GeGLU FFN with biases. Hidden 52 is no
+multiple of 8, so the projections back to it take padded panels, their
+whole panels and the rest tiled apart, with bias + residual as the
+accumulator's init. Each build must record the stacks it is expected to
+make in model.json (five in the fused build, none unfused), and every
 output must match a float64 PyTorch reference at batch x seq 1x1, 2x7 and
 3x37 (tolerance: max|kiln - ref| <= max(1e-5, 1e-4 * max|ref|)).
 """
@@ -23,7 +26,7 @@ import torch
 
 from kiln import testing
 
-HID, QO, KVO, INTER = 40, 40, 24, 64
+HID, QO, KVO, INTER = 52, 40, 24, 64
 ODD = (17, 9)
 
 MLIR = f"""

@@ -51,6 +51,9 @@ struct PlannedWeight {
   std::vector<std::string> concat;
   bool transposed = false; ///< stored as the transpose of `source`
   int64_t panels = 0;      ///< then cut into column panels this wide
+  /// Columns before the panels when the last panel is partial (zero-padded);
+  /// 0 when they fill whole panels.
+  int64_t columns = 0;
   std::string encoding;    ///< or this part of a sparse form (SparseWeights.h)
   int32_t dtype = 0;
   SmallVector<int64_t> shape;

@@ -151,11 +151,24 @@ LogicalResult ParamOp::verify() {
                            << " of a quantized weight, which are "
                            << (wantI8 ? "i8" : "f32") << ", got " << element;
   }
+  std::optional<uint64_t> columns = getColumns();
+  if (columns && !getPanels())
+    return emitOpError("`columns` needs `panels`");
   if (std::optional<uint64_t> panels = getPanels()) {
     if (shape.size() != 3 || shape[2] != static_cast<int64_t>(*panels))
       return emitOpError() << "with panels " << *panels
-                           << " must have type [columns / " << *panels
-                           << ", rows, " << *panels << "], got "
+                           << " must have type [ceil(columns / " << *panels
+                           << "), rows, " << *panels << "], got "
+                           << formatShape(shape);
+    if (columns && (*columns % *panels == 0 ||
+                    static_cast<int64_t>(llvm::divideCeil(
+                        *columns, *panels)) != shape[0]))
+      return emitOpError() << "with panels " << *panels << " and columns "
+                           << *columns << " must have "
+                           << llvm::divideCeil(*columns, *panels)
+                           << " panels, the last one partial (columns "
+                           << "that fill whole panels need no `columns`), "
+                              "got "
                            << formatShape(shape);
     return success();
   }
@@ -217,7 +230,7 @@ ParamOp ParamOp::createStacked(OpBuilder &builder, Location loc,
       builder, loc, RankedTensorType::get(shape, first.getElementType()),
       leader.getNameAttr(), /*transposed=*/nullptr, /*panels=*/nullptr,
       /*quant=*/nullptr, /*part=*/nullptr, /*encoding=*/nullptr,
-      builder.getArrayAttr(rest));
+      builder.getArrayAttr(rest), /*columns=*/nullptr);
 }
 
 //===----------------------------------------------------------------------===//

@@ -127,6 +127,8 @@ struct KilnBindParamsPass
       fields.append(quant.begin(), quant.end());
       if (ArrayAttr concat = weight.firstUse.getConcatAttr())
         fields.push_back(builder.getNamedAttr("concat", concat));
+      if (IntegerAttr columns = weight.firstUse.getColumnsAttr())
+        fields.push_back(builder.getNamedAttr("columns", columns));
       entries.push_back(builder.getDictionaryAttr(fields));
     }
     module->setAttr("kiln.weights", builder.getArrayAttr(entries));

@@ -39,7 +39,7 @@ Value createTransposedParam(PatternRewriter &rewriter, ParamOp param) {
                          param.getNameAttr(), rewriter.getUnitAttr(),
                          /*panels=*/nullptr, /*quant=*/nullptr,
                          /*part=*/nullptr, /*encoding=*/nullptr,
-                         param.getConcatAttr());
+                         param.getConcatAttr(), /*columns=*/nullptr);
 }
 
 struct PretransposeLinear : public OpRewritePattern<LinearOp> {

@@ -61,7 +61,7 @@ Value createPart(PatternRewriter &rewriter, ParamOp param, QuantAttr quant,
       rewriter, param.getLoc(), RankedTensorType::get(shape, element),
       param.getNameAttr(), param.getTransposedAttr(), /*panels=*/nullptr,
       quant, QuantPartAttr::get(rewriter.getContext(), part),
-      /*encoding=*/nullptr, param.getConcatAttr());
+      /*encoding=*/nullptr, param.getConcatAttr(), /*columns=*/nullptr);
 }
 
 /// `kiln.dequantize` of the quantized params of `param`.

@@ -246,7 +246,8 @@ Value createPart(PatternRewriter &rewriter, ParamOp weight,
       rewriter, weight.getLoc(), RankedTensorType::get(shape, elementType),
       weight.getNameAttr(), /*transposed=*/nullptr, /*panels=*/nullptr,
       /*quant=*/nullptr, /*part=*/nullptr,
-      rewriter.getStringAttr(encoding.str()), /*concat=*/nullptr);
+      rewriter.getStringAttr(encoding.str()), /*concat=*/nullptr,
+      /*columns=*/nullptr);
 }
 
 struct SparsifyLinear : public OpRewritePattern<LinearOp> {

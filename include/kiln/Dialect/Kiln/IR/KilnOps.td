@@ -45,9 +45,14 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     them so into the compiled model's weights file.
 
     With `panels p`, the (possibly transposed) 2-D tensor `[R, C]` is read
-    cut into column panels: the result is `[C / p, R, p]`, panel `j` holding
-    columns `j * p .. j * p + p - 1` row after row, so that a matmul kernel
-    walking one panel reads contiguous memory.
+    cut into column panels: the result is `[ceil(C / p), R, p]`, panel `j`
+    holding columns `j * p .. j * p + p - 1` row after row, so that a matmul
+    kernel walking one panel reads contiguous memory. When `p` does not
+    divide `C` (GPT-2's vocabulary of 50257), `columns C` says so: the last
+    panel holds the `C mod p` remaining columns followed by zeros, which
+    kernels compute and do not store, and kiln-compile checks `C` against
+    the checkpoint. `columns` is present exactly when the last panel is
+    partial.
 
     With `encoding e`, the op reads one part of a compressed sparse form of
     the checkpoint's 2-D `[out, in]` tensor, which kiln-compile computes
@@ -66,6 +71,8 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
         : tensor<4096x11008xf32>
     %wp = kiln.param "model.layers.0.mlp.up_proj.weight" transposed panels 64
         : tensor<172x4096x64xf32>
+    %lm = kiln.param "lm_head.weight" transposed panels 24 columns 50257
+        : tensor<2095x768x24xf32>
     ```
 
     With `concat [n1, ...]`, the op reads the tensor `name` with the rows
@@ -86,7 +93,8 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
     weights file: `part <values>` the i8 values (`[K, N]`, or `[K / 2, N]`
     bytes of two int4 nibbles), `part <scales>` and `part <zero_points>` the
     f32 `[K / group, N]` scales and zero points. `panels` then cuts that
-    tensor.
+    tensor; the padding of a partial last panel is zero in every part, so
+    it dequantizes to 0.
 
     ```mlir
     %q = kiln.param "fc.weight" transposed
@@ -99,11 +107,12 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
                        OptionalAttr<Kiln_QuantAttr>:$quant,
                        OptionalAttr<Kiln_QuantPartAttr>:$part,
                        OptionalAttr<StrAttr>:$encoding,
-                       OptionalAttr<StrArrayAttr>:$concat);
+                       OptionalAttr<StrArrayAttr>:$concat,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$columns);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $name (`concat` $concat^)? (`transposed` $transposed^)? (`panels` $panels^)?
-    (`quant` $quant^)? (`part` $part^)? (`encoding` $encoding^)? attr-dict
+    (`columns` $columns^)? (`quant` $quant^)? (`part` $part^)? (`encoding` $encoding^)? attr-dict
     `:` type($result)
   }];
   let hasVerifier = 1;

@@ -134,7 +134,7 @@ def KilnBindParams : Pass<"kiln-bind-params", "ModuleOp"> {
     (`values`, `scales` or `zero_points`) to its entry, and
     `:Q<bits>g<group><s|a>:<part>` to its name. A stacked param (`concat`)
     adds `concat`, the names stacked after `source`, and `+<name>` for
-    each to its name.
+    each to its name. Panels whose last one is partial add `columns`.
 
     ```mlir
     %w = kiln.param "fc.weight" : tensor<8x4xf32>
