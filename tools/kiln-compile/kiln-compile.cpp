@@ -95,10 +95,11 @@ cl::opt<bool> noFuseGatedFfn(
     cl::desc("Run a gated FFN's gate and up projections as separate "
              "matmuls instead of one (kiln-fuse-gated-ffn)"),
     cl::cat(category));
-cl::opt<bool> noFuseEpilogue(
-    "no-fuse-epilogue",
-    cl::desc("Add residual connections after the projections' matmuls "
-             "instead of inside them (kiln-fuse-epilogue)"),
+cl::opt<bool> fuseEpilogue(
+    "fuse-epilogue",
+    cl::desc("Add residual connections inside the projections' matmuls "
+             "(kiln-fuse-epilogue); off by default, because compile time "
+             "then grows with depth squared (one-shot bufferization)"),
     cl::cat(category));
 cl::opt<int64_t> weightColumnBlocks(
     "weight-column-blocks",
@@ -714,7 +715,7 @@ int main(int argc, char **argv) {
   options.flashAttention = !noFlashAttention;
   options.fuseQkv = !noFuseQkv;
   options.fuseGatedFfn = !noFuseGatedFfn;
-  options.fuseEpilogue = !noFuseEpilogue;
+  options.fuseEpilogue = fuseEpilogue;
   options.weightColumnBlocks = weightColumnBlocks;
   options.sparsify = sparsify;
   options.sparseBlock = sparseBlock;

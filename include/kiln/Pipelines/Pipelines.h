@@ -57,8 +57,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> fuseEpilogue{
       *this, "fuse-epilogue",
       llvm::cl::desc("Add residual connections inside the projections' "
-                     "matmuls (kiln-fuse-epilogue)"),
-      llvm::cl::init(true)};
+                     "matmuls (kiln-fuse-epilogue; off by default: it makes "
+                     "bufferization's compile time grow with depth squared)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> flashAttention{
       *this, "flash-attention",
       llvm::cl::desc("Lower eligible attentions to the fused online-softmax "
