@@ -19,8 +19,8 @@ using namespace mlir::kiln;
 /// broadcast of A. Every row count divides the 32-row blocks of
 /// kiln-cpu-tile-and-parallelize, so that only a matmul's last block has
 /// leftover rows (done by one-row tiles, which are latency-bound).
-static constexpr RegisterTile kTiles[] = {
-    {4, 24}, {2, 48}, {4, 16}, {1, 64}, {1, 32}, {1, 16}, {1, 8}};
+static constexpr RegisterTile kTiles[] = {{4, 24}, {2, 48}, {4, 16}, {1, 64},
+                                          {1, 32}, {1, 16}, {1, 8}};
 
 RegisterTile mlir::kiln::pickRegisterTile(int64_t n) {
   if (ShapedType::isDynamic(n))
@@ -73,8 +73,8 @@ std::optional<ParamColumns> mlir::kiln::matchParamColumns(Value value) {
     std::optional<int64_t> outerConst = getConstantIntValue(offset);
     std::optional<int64_t> innerConst = getConstantIntValue(inner);
     if (outerConst && innerConst)
-      offset = Builder(value.getContext()).getIndexAttr(*outerConst +
-                                                        *innerConst);
+      offset =
+          Builder(value.getContext()).getIndexAttr(*outerConst + *innerConst);
     else if (outerConst == 0)
       offset = inner;
     else if (innerConst != 0)
@@ -94,8 +94,9 @@ Value mlir::kiln::createParamPanels(OpBuilder &builder, Location loc,
   ParamOp param = columns.param;
   RankedTensorType type = param.getType();
   int64_t rows = type.getDimSize(0), cols = columns.fullSize;
-  auto panelType = RankedTensorType::get(
-      {llvm::divideCeilSigned(cols, width), rows, width}, type.getElementType());
+  auto panelType =
+      RankedTensorType::get({llvm::divideCeilSigned(cols, width), rows, width},
+                            type.getElementType());
   Value panels = ParamOp::create(
       builder, param.getLoc(), panelType, param.getNameAttr(),
       param.getTransposedAttr(), builder.getI64IntegerAttr(width),
@@ -113,8 +114,7 @@ Value mlir::kiln::createParamPanels(OpBuilder &builder, Location loc,
                                        builder.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes = {
       builder.getIndexAttr(llvm::divideCeilSigned(columns.size, width)),
-                                     builder.getIndexAttr(rows),
-                                     builder.getIndexAttr(width)};
+      builder.getIndexAttr(rows), builder.getIndexAttr(width)};
   SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
   return tensor::ExtractSliceOp::create(builder, loc, panels, offsets, sizes,
                                         strides);
@@ -131,9 +131,8 @@ mlir::kiln::splitColumns(RewriterBase &rewriter, linalg::GenericOp op,
   if (ShapedType::isDynamic(n) || split <= 0 || split >= n)
     return failure();
   bool readsN = false;
-  op.getBody()->walk([&](linalg::IndexOp index) {
-    readsN |= index.getDim() == kN;
-  });
+  op.getBody()->walk(
+      [&](linalg::IndexOp index) { readsN |= index.getDim() == kN; });
   if (readsN)
     return failure();
   // Per operand, the dim that walks n (-1: none).
@@ -157,12 +156,10 @@ mlir::kiln::splitColumns(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.setInsertionPoint(op);
   auto slice = [&](Value value, int64_t dim, int64_t offset, int64_t size) {
     auto type = cast<RankedTensorType>(value.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(),
-                                      rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> offsets(type.getRank(), rewriter.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes =
         tensor::getMixedSizes(rewriter, loc, value);
-    SmallVector<OpFoldResult> strides(type.getRank(),
-                                      rewriter.getIndexAttr(1));
+    SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
     offsets[dim] = rewriter.getIndexAttr(offset);
     sizes[dim] = rewriter.getIndexAttr(size);
     return std::make_tuple(offsets, sizes, strides);

@@ -15,11 +15,11 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace kiln {
@@ -218,9 +218,7 @@ Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
     return {row, column};
   };
   // Piece j of C lies within its columns unless it ends past validCols.
-  auto cInBounds = [&](int64_t j) {
-    return (j + 1) * kLanes <= validCols;
-  };
+  auto cInBounds = [&](int64_t j) { return (j + 1) * kLanes <= validCols; };
   auto read = [&](OpBuilder &builder, Value source, ValueRange indices,
                   bool inBounds = true) {
     std::optional<Value> padding;
@@ -262,8 +260,7 @@ Value emitRegisterTile(OpBuilder &b, Location loc, Value a, Value bMatrix,
   for (auto [i, row] : llvm::enumerate(rowIndex))
     for (auto [j, column] : llvm::enumerate(columnIndex))
       c = vector::TransferWriteOp::create(
-              b, loc, loop.getResult(i * chunks + j), c,
-              cIndices(row, column),
+              b, loc, loop.getResult(i * chunks + j), c, cIndices(row, column),
               ArrayRef<bool>{cInBounds(static_cast<int64_t>(j))})
               .getResult();
   return c;
@@ -281,13 +278,12 @@ Value emitRowLoops(
   Value zero = index(b, 0);
   Value rowCount = tensor::DimOp::create(b, loc, a, 0);
   auto rowLoop = [&](Value from, Value to, int64_t step, Value init) {
-    return scf::ForOp::create(b, loc, from, to, index(b, step),
-                              ValueRange{init},
-                              [&](OpBuilder &rb, Location, Value row0,
-                                  ValueRange iter) {
-                                scf::YieldOp::create(
-                                    rb, loc, emitTile(rb, iter[0], row0, step));
-                              })
+    return scf::ForOp::create(
+               b, loc, from, to, index(b, step), ValueRange{init},
+               [&](OpBuilder &rb, Location, Value row0, ValueRange iter) {
+                 scf::YieldOp::create(rb, loc,
+                                      emitTile(rb, iter[0], row0, step));
+               })
         .getResult(0);
   };
   if (rows == 1)
@@ -320,12 +316,12 @@ void vectorizePartialPanel(RewriterBase &rewriter, linalg::GenericOp op,
   Value panel = createParamPanels(rewriter, loc, weight, tile.cols);
   Value a = op.getDpsInputOperand(0)->get();
   Value c = op.getDpsInitOperand(0)->get();
-  Value result = emitRowLoops(
-      rewriter, loc, a, c, tile.rows,
-      [&](OpBuilder &b, Value cIter, Value row0, int64_t rows) {
-        return emitRegisterTile(b, loc, a, panel, cIter, row0, rows,
-                                tile.cols, weight.size);
-      });
+  Value result =
+      emitRowLoops(rewriter, loc, a, c, tile.rows,
+                   [&](OpBuilder &b, Value cIter, Value row0, int64_t rows) {
+                     return emitRegisterTile(b, loc, a, panel, cIter, row0,
+                                             rows, tile.cols, weight.size);
+                   });
   rewriter.replaceOp(op, result);
 }
 
@@ -351,8 +347,7 @@ void vectorizeRowGroup(RewriterBase &rewriter, linalg::GenericOp op) {
     Value count = tensor::DimOp::create(rewriter, loc, a, 0);
     result = scf::ForOp::create(
                  rewriter, loc, zero, count, one, ValueRange{c},
-                 [&](OpBuilder &nested, Location, Value row,
-                     ValueRange iter) {
+                 [&](OpBuilder &nested, Location, Value row, ValueRange iter) {
                    Value updated =
                        emitRegisterTile(nested, loc, a, bMatrix, iter[0], row,
                                         1, tile.cols, tile.cols);
@@ -425,9 +420,9 @@ Value emitQuantRegisterTile(OpBuilder &b, Location loc, Value a, Value c,
                   ValueRange indices, bool inBounds = true) -> Value {
     std::optional<Value> padding;
     if (!inBounds)
-      padding = arith::ConstantOp::create(builder, loc, f32,
-                                          builder.getZeroAttr(f32))
-                    .getResult();
+      padding =
+          arith::ConstantOp::create(builder, loc, f32, builder.getZeroAttr(f32))
+              .getResult();
     return vector::TransferReadOp::create(builder, loc, type, source, indices,
                                           padding, ArrayRef<bool>{inBounds});
   };
@@ -576,14 +571,12 @@ LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
       arith::RemUIOp::create(rewriter, loc, rowCount,
                              index(rewriter, tile.rows)));
   // Every row of panel `panel` (`validCols` of its columns) into C.
-  auto emitPanel = [&](OpBuilder &pb, Value panel, Value c,
-                       int64_t validCols) {
+  auto emitPanel = [&](OpBuilder &pb, Value panel, Value c, int64_t validCols) {
     Value col0 = arith::MulIOp::create(pb, loc, panel, index(pb, tile.cols));
     auto rowLoop = [&](OpBuilder &builder, Value from, Value to, int64_t rows,
                        Value init) {
       return scf::ForOp::create(
-                 builder, loc, from, to, index(builder, rows),
-                 ValueRange{init},
+                 builder, loc, from, to, index(builder, rows), ValueRange{init},
                  [&](OpBuilder &rb, Location, Value row0, ValueRange iter) {
                    Value updated =
                        emitQuantRegisterTile(rb, loc, a, iter[0], w, panel,
@@ -599,15 +592,14 @@ LogicalResult vectorizeQuantizedMatmul(RewriterBase &rewriter,
   int64_t panels = n / tile.cols;
   Value result = c;
   if (panels)
-    result = scf::ForOp::create(
-                 rewriter, loc, zero, index(rewriter, panels), one,
-                 ValueRange{c},
-                 [&](OpBuilder &pb, Location, Value panel,
-                     ValueRange panelIter) {
-                   scf::YieldOp::create(
-                       pb, loc, emitPanel(pb, panel, panelIter[0], tile.cols));
-                 })
-                 .getResult(0);
+    result =
+        scf::ForOp::create(
+            rewriter, loc, zero, index(rewriter, panels), one, ValueRange{c},
+            [&](OpBuilder &pb, Location, Value panel, ValueRange panelIter) {
+              scf::YieldOp::create(
+                  pb, loc, emitPanel(pb, panel, panelIter[0], tile.cols));
+            })
+            .getResult(0);
   if (partial)
     result = emitPanel(rewriter, index(rewriter, panels), result, partial);
   rewriter.replaceOp(op, result);

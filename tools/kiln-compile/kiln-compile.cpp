@@ -85,11 +85,11 @@ cl::opt<bool> noFlashAttention(
     cl::desc("Lower attention with the reference kernel (score matrix in "
              "memory) instead of the fused online-softmax one"),
     cl::cat(category));
-cl::opt<bool> noFuseQkv(
-    "no-fuse-qkv",
-    cl::desc("Run projections of one input (attention's Q, K, V) as "
-             "separate matmuls instead of one (kiln-fuse-qkv)"),
-    cl::cat(category));
+cl::opt<bool>
+    noFuseQkv("no-fuse-qkv",
+              cl::desc("Run projections of one input (attention's Q, K, V) as "
+                       "separate matmuls instead of one (kiln-fuse-qkv)"),
+              cl::cat(category));
 cl::opt<bool> noFuseGatedFfn(
     "no-fuse-gated-ffn",
     cl::desc("Run a gated FFN's gate and up projections as separate "
@@ -499,7 +499,7 @@ llvm::Error collectWeights(ArrayRef<PlannedWeight> plan,
       llvm::Error error =
           widen || stacked
               ? writer.addTensor(weight.name, dtype, tensor->shape, bytes)
-                : writer.addTensorRef(weight.name, dtype, tensor->shape, bytes);
+              : writer.addTensorRef(weight.name, dtype, tensor->shape, bytes);
       if (error)
         return error;
       continue;

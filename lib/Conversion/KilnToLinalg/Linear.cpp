@@ -46,7 +46,8 @@ struct FfnLowering : OpConversionPattern<FfnOp> {
     // One matmul made both: its first half of outputs is the gate's.
     Value gate;
     if (op.getStackedGate()) {
-      int64_t inter = cast<RankedTensorType>(up.getType()).getShape().back() / 2;
+      int64_t inter =
+          cast<RankedTensorType>(up.getType()).getShape().back() / 2;
       gate = sliceLastDim(rewriter, loc, up, 0, inter);
       up = sliceLastDim(rewriter, loc, up, inter, inter);
     } else if (Value gateWeight = adaptor.getGateWeight()) {

@@ -264,7 +264,8 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
     if (residual) {
       auto resType = cast<RankedTensorType>(residual.getType());
       residual2d = tensor::ExpandShapeOp::create(
-          b, loc, RankedTensorType::get({1, resType.getDimSize(0)}, elementType),
+          b, loc,
+          RankedTensorType::get({1, resType.getDimSize(0)}, elementType),
           residual, reassoc,
           ArrayRef<OpFoldResult>{b.getIndexAttr(1),
                                  tensor::getMixedSize(b, loc, residual, 0)});
@@ -306,18 +307,17 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
     MLIRContext *context = b.getContext();
     AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
     AffineMap column = AffineMap::get(2, 0, getAffineDimExpr(1, context));
-    init = linalg::GenericOp::create(
-               b, loc, TypeRange{empty.getType()}, ValueRange{residual2d, bias},
-               ValueRange{empty},
-               ArrayRef<AffineMap>{identity, column, identity},
-               SmallVector<utils::IteratorType>(2,
-                                                utils::IteratorType::parallel),
-               [](OpBuilder &nb, Location l, ValueRange args) {
-                 linalg::YieldOp::create(
-                     nb, l,
-                     arith::AddFOp::create(nb, l, args[0], args[1]).getResult());
-               })
-               .getResult(0);
+    init =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{empty.getType()}, ValueRange{residual2d, bias},
+            ValueRange{empty}, ArrayRef<AffineMap>{identity, column, identity},
+            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+            [](OpBuilder &nb, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  nb, l,
+                  arith::AddFOp::create(nb, l, args[0], args[1]).getResult());
+            })
+            .getResult(0);
   } else if (residual2d) {
     init = residual2d;
   } else if (bias) {

@@ -105,9 +105,9 @@ void mlir::kiln::hf::importBert(ModelBuilder &mb) {
                                        hidden);
     x = mb.layerNorm(mb.add(projected, x), g1, b1, eps);
     Value ffn = FfnOp::create(
-        b, x.getType(), x, mb.param(lp + "intermediate.dense.weight",
-                                    {inter, hidden}),
-        Value(), mb.param(lp + "output.dense.weight", {hidden, inter}),
+        b, x.getType(), x,
+        mb.param(lp + "intermediate.dense.weight", {inter, hidden}), Value(),
+        mb.param(lp + "output.dense.weight", {hidden, inter}),
         mb.param(lp + "intermediate.dense.bias", {inter}), Value(),
         mb.param(lp + "output.dense.bias", {hidden}), /*residual=*/Value(),
         act);

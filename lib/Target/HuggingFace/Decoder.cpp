@@ -188,7 +188,8 @@ public:
       return mlpBias ? mb.param(p + name + ".bias", {size}) : Value();
     };
     Value ffn = FfnOp::create(
-        b, n2.getType(), n2, mb.param(p + "mlp.up_proj.weight", {inter, hidden}),
+        b, n2.getType(), n2,
+        mb.param(p + "mlp.up_proj.weight", {inter, hidden}),
         mb.param(p + "mlp.gate_proj.weight", {inter, hidden}),
         mb.param(p + "mlp.down_proj.weight", {hidden, inter}),
         bias("mlp.up_proj", inter), bias("mlp.gate_proj", inter),
@@ -283,8 +284,7 @@ public:
         Value(), mb.param(p + "mlp.c_proj.weight", {inner, hidden}),
         mb.param(p + "mlp.c_fc.bias", {inner}), Value(),
         mb.param(p + "mlp.c_proj.bias", {hidden}), /*residual=*/Value(),
-        activation,
-        WeightLayout::in_out);
+        activation, WeightLayout::in_out);
     return mb.add(x, ffn);
   }
 

@@ -160,9 +160,9 @@ LogicalResult ParamOp::verify() {
                            << " must have type [ceil(columns / " << *panels
                            << "), rows, " << *panels << "], got "
                            << formatShape(shape);
-    if (columns && (*columns % *panels == 0 ||
-                    static_cast<int64_t>(llvm::divideCeil(
-                        *columns, *panels)) != shape[0]))
+    if (columns &&
+        (*columns % *panels == 0 ||
+         static_cast<int64_t>(llvm::divideCeil(*columns, *panels)) != shape[0]))
       return emitOpError() << "with panels " << *panels << " and columns "
                            << *columns << " must have "
                            << llvm::divideCeil(*columns, *panels)
@@ -332,7 +332,7 @@ LogicalResult LinearOp::verify() {
       failed(check.elementType("result", getResult(), elementType, "input")))
     return failure();
   for (auto [name, value] : {std::pair<StringRef, Value>{"bias", getBias()},
-                              {"residual", getResidual()}})
+                             {"residual", getResidual()}})
     if (value && failed(check.elementType(name, value, elementType, "input")))
       return failure();
   return success();
@@ -472,7 +472,7 @@ LogicalResult FfnOp::verify() {
     return emitOpError("has a gate bias but no gate weight");
   Type elementType = elementTypeOf(getInput());
   StringRef names[] = {"up weight", "gate weight", "down weight", "up bias",
-                       "gate bias", "down bias", "residual", "result"};
+                       "gate bias", "down bias",   "residual",    "result"};
   Value values[] = {getUpWeight(), getGateWeight(), getDownWeight(),
                     getUpBias(),   getGateBias(),   getDownBias(),
                     getResidual(), getResult()};

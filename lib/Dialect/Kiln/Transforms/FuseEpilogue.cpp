@@ -31,9 +31,8 @@ struct AddIntoProjection : public OpRewritePattern<AddOp> {
 
   LogicalResult matchAndRewrite(AddOp add,
                                 PatternRewriter &rewriter) const override {
-    for (auto [projected, residual] :
-         {std::pair(add.getLhs(), add.getRhs()),
-          std::pair(add.getRhs(), add.getLhs())}) {
+    for (auto [projected, residual] : {std::pair(add.getLhs(), add.getRhs()),
+                                       std::pair(add.getRhs(), add.getLhs())}) {
       Operation *projection = projected.getDefiningOp();
       if (!projection || !projected.hasOneUse() ||
           !dominance.properlyDominates(residual, projection))

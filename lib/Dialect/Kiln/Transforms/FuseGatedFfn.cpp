@@ -22,12 +22,6 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// The plain param `value` is, if any.
-ParamOp getPlainParam(Value value) {
-  auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
-  return param && param.isPlain() ? param : nullptr;
-}
-
 struct StackGateAndUp : public OpRewritePattern<FfnOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -39,16 +33,16 @@ struct StackGateAndUp : public OpRewritePattern<FfnOp> {
     if (static_cast<bool>(op.getGateBias()) !=
         static_cast<bool>(op.getUpBias()))
       return rewriter.notifyMatchFailure(op, "only one of gate/up has a bias");
-    ParamOp gate = getPlainParam(op.getGateWeight());
-    ParamOp up = getPlainParam(op.getUpWeight());
+    ParamOp gate = ParamOp::getPlainDefiningOp(op.getGateWeight());
+    ParamOp up = ParamOp::getPlainDefiningOp(op.getUpWeight());
     if (!gate || !up)
       return rewriter.notifyMatchFailure(op, "weights are not plain params");
     Location loc = op.getLoc();
     ParamOp weight = ParamOp::createStacked(rewriter, loc, {gate, up});
     ParamOp bias;
     if (op.getUpBias()) {
-      ParamOp gateBias = getPlainParam(op.getGateBias());
-      ParamOp upBias = getPlainParam(op.getUpBias());
+      ParamOp gateBias = ParamOp::getPlainDefiningOp(op.getGateBias());
+      ParamOp upBias = ParamOp::getPlainDefiningOp(op.getUpBias());
       if (gateBias && upBias)
         bias = ParamOp::createStacked(rewriter, loc, {gateBias, upBias});
     }

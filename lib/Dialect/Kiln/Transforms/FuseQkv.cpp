@@ -23,12 +23,6 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// The plain param `value` is, if any.
-ParamOp getPlainParam(Value value) {
-  auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
-  return param && param.isPlain() ? param : nullptr;
-}
-
 /// Whether `op` can be stacked with `leader`: same block, no residual,
 /// `out_in` plain param weights of one input size and element type, bias
 /// iff `leader` has one, same result element type.
@@ -37,8 +31,8 @@ bool canStack(LinearOp leader, LinearOp op) {
       op.getLayout() != WeightLayout::out_in ||
       op.getInput() != leader.getInput())
     return false;
-  ParamOp weight = getPlainParam(op.getWeight());
-  ParamOp leaderWeight = getPlainParam(leader.getWeight());
+  ParamOp weight = ParamOp::getPlainDefiningOp(op.getWeight());
+  ParamOp leaderWeight = ParamOp::getPlainDefiningOp(leader.getWeight());
   if (!weight || !leaderWeight ||
       weight.getType().getShape().drop_front() !=
           leaderWeight.getType().getShape().drop_front() ||
@@ -48,7 +42,7 @@ bool canStack(LinearOp leader, LinearOp op) {
     return false;
   if (static_cast<bool>(op.getBias()) != static_cast<bool>(leader.getBias()))
     return false;
-  return !op.getBias() || getPlainParam(op.getBias());
+  return !op.getBias() || ParamOp::getPlainDefiningOp(op.getBias());
 }
 
 /// Stacks every projection of the root's input that canStack allows into
@@ -68,16 +62,16 @@ struct StackProjections : public OpRewritePattern<LinearOp> {
         group.push_back(linear);
     if (group.size() < 2)
       return rewriter.notifyMatchFailure(root, "no sibling projection");
-    llvm::sort(group, [](LinearOp a, LinearOp b) {
-      return a->isBeforeInBlock(b);
-    });
+    llvm::sort(group,
+               [](LinearOp a, LinearOp b) { return a->isBeforeInBlock(b); });
 
-    Location loc = rewriter.getFusedLoc(llvm::map_to_vector(
-        group, [](LinearOp op) { return op.getLoc(); }));
+    Location loc = rewriter.getFusedLoc(
+        llvm::map_to_vector(group, [](LinearOp op) { return op.getLoc(); }));
     rewriter.setInsertionPoint(group.front());
     auto paramsOf = [&](auto get) {
-      return llvm::map_to_vector(
-          group, [&](LinearOp op) { return getPlainParam(get(op)); });
+      return llvm::map_to_vector(group, [&](LinearOp op) {
+        return ParamOp::getPlainDefiningOp(get(op));
+      });
     };
     ParamOp weight = ParamOp::createStacked(
         rewriter, loc, paramsOf([](LinearOp op) { return op.getWeight(); }));
@@ -98,10 +92,10 @@ struct StackProjections : public OpRewritePattern<LinearOp> {
     shape.back() = weight.getType().getDimSize(0);
     auto stackedType =
         RankedTensorType::get(shape, root.getType().getElementType());
-    Value stacked = LinearOp::create(rewriter, loc, stackedType,
-                                     root.getInput(), weight,
-                                     bias ? bias.getResult() : Value(),
-                                     /*residual=*/Value(), WeightLayout::out_in);
+    Value stacked =
+        LinearOp::create(rewriter, loc, stackedType, root.getInput(), weight,
+                         bias ? bias.getResult() : Value(),
+                         /*residual=*/Value(), WeightLayout::out_in);
 
     SmallVector<OpFoldResult> sizes =
         tensor::getMixedSizes(rewriter, loc, stacked);
@@ -112,9 +106,9 @@ struct StackProjections : public OpRewritePattern<LinearOp> {
       int64_t width = op.getOutFeatures();
       offsets.back() = rewriter.getIndexAttr(column);
       sizes.back() = rewriter.getIndexAttr(width);
-      Value slice = tensor::ExtractSliceOp::create(
-          rewriter, op.getLoc(), op.getType(), stacked, offsets, sizes,
-          strides);
+      Value slice =
+          tensor::ExtractSliceOp::create(rewriter, op.getLoc(), op.getType(),
+                                         stacked, offsets, sizes, strides);
       rewriter.replaceOp(op, slice);
       column += width;
     }

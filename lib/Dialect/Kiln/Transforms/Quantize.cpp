@@ -59,8 +59,8 @@ Value createPart(PatternRewriter &rewriter, ParamOp param, QuantAttr quant,
                  QuantPart part, ArrayRef<int64_t> shape, Type element) {
   return ParamOp::create(
       rewriter, param.getLoc(), RankedTensorType::get(shape, element),
-      param.getNameAttr(), param.getTransposedAttr(), /*panels=*/nullptr,
-      quant, QuantPartAttr::get(rewriter.getContext(), part),
+      param.getNameAttr(), param.getTransposedAttr(), /*panels=*/nullptr, quant,
+      QuantPartAttr::get(rewriter.getContext(), part),
       /*encoding=*/nullptr, param.getConcatAttr(), /*columns=*/nullptr);
 }
 

@@ -162,13 +162,14 @@ std::optional<std::string> classify(Operation *op, Value mask,
         tokens.push_back(1);
         return needRank(embedding.getIds(), 2);
       })
-      .Case<LinearOp, FfnOp>([&](auto projection) -> std::optional<std::string> {
-        tokens.push_back(0);
-        if (projection.getResidual())
-          tokens.push_back(
-              projection.getResidualMutable()[0].getOperandNumber());
-        return needRank(projection.getInput(), 3);
-      })
+      .Case<LinearOp, FfnOp>(
+          [&](auto projection) -> std::optional<std::string> {
+            tokens.push_back(0);
+            if (projection.getResidual())
+              tokens.push_back(
+                  projection.getResidualMutable()[0].getOperandNumber());
+            return needRank(projection.getInput(), 3);
+          })
       .Case<LayerNormOp, RmsNormOp, SplitHeadsOp>(
           [&](Operation *tokenWise) -> std::optional<std::string> {
             tokens.push_back(0);

@@ -213,7 +213,8 @@ private:
 ParamOp getPlainParam(Value value) {
   auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
   if (!param || param.getTransposed() || param.getPanels() ||
-      param.getEncoding() || param.getConcat() || param.getType().getRank() != 2 ||
+      param.getEncoding() || param.getConcat() ||
+      param.getType().getRank() != 2 ||
       !param.getType().getElementType().isF32())
     return nullptr;
   return param;
@@ -339,11 +340,9 @@ struct SplitSparseFfn : public OpRewritePattern<FfnOp> {
       hidden = ActivationOp::create(rewriter, loc, hiddenType,
                                     op.getActivation(), up);
     }
-    rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), hidden,
-                                          op.getDownWeight(),
-                                          op.getDownBias(),
-                                          op.getResidual(),
-                                          WeightLayout::out_in);
+    rewriter.replaceOpWithNewOp<LinearOp>(
+        op, op.getType(), hidden, op.getDownWeight(), op.getDownBias(),
+        op.getResidual(), WeightLayout::out_in);
     return success();
   }
 

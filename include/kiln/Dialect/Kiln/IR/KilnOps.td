@@ -124,6 +124,12 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
              !getEncoding() && !getConcat();
     }
 
+    /// The plain param defining `value`, or null.
+    static ParamOp getPlainDefiningOp(Value value) {
+      auto param = value ? value.getDefiningOp<ParamOp>() : nullptr;
+      return param && param.isPlain() ? param : nullptr;
+    }
+
     /// Every checkpoint tensor the op reads: `name`, then `concat`'s.
     SmallVector<StringRef> getSourceNames();
 
