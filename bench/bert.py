@@ -22,12 +22,13 @@ import subprocess
 import tempfile
 import time
 
-from padding import BASE, export_onnx, make_inputs, time_kiln, time_ort, time_torch  # noqa: E402
+from padding import (bert_base_folder, export_onnx, have_ort, make_inputs,  # noqa: E402
+                     time_kiln, time_ort, time_torch)
 from common import tool  # noqa: E402
 
 import torch  # noqa: E402
 
-from kiln import bundled, torch_models  # noqa: E402
+from kiln import torch_models  # noqa: E402
 
 
 def gflop(config, batch, seq):
@@ -51,14 +52,10 @@ def main():
     parser.add_argument("--workdir", help="keep the models here (default: a temp dir)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    have_ort = bool(args.ort_dir) and os.path.isdir(
-        os.path.join(args.ort_dir, "node_modules", "onnxruntime-node"))
+    ort = have_ort(args.ort_dir)
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="kiln-bert-")
-    hf_dir = os.path.join(workdir, "bert-base")
-    config = dict(BASE, num_hidden_layers=args.layers)
-    if not os.path.exists(os.path.join(hf_dir, "config.json")):
-        bundled.write_model(hf_dir, "bert", seed=0, pooler=False, **config)
+    hf_dir, config = bert_base_folder(workdir, args.layers)
     model = os.path.join(workdir, "kiln")
     if not os.path.exists(os.path.join(model, "model.so")):
         start = time.monotonic()
@@ -70,7 +67,7 @@ def main():
           f"real; {args.threads} threads; medians of {args.iterations} runs after "
           f"{args.warmup} warmup; PyTorch {torch.__version__} (OPENBLAS_CORETYPE="
           f"{os.environ['OPENBLAS_CORETYPE']}); "
-          + ("ONNX Runtime: onnxruntime-node" if have_ort else
+          + ("ONNX Runtime: onnxruntime-node" if ort else
              "ONNX Runtime: not found (give --ort-dir)"))
     onnx_path = os.path.join(workdir, "bert-base.onnx")
     for shape in args.batches.split(","):
@@ -83,7 +80,7 @@ def main():
         err = float(abs(kiln_out - torch_out).max())
         line = f"{shape:6}  kiln {kiln_ms:8.1f} ms ({gflop(config, batch, seq) / kiln_ms * 1e3:5.1f} GFLOP/s)"
         line += f"   torch {torch_ms:8.1f} ms ({torch_ms / kiln_ms:.2f}x)"
-        if have_ort:
+        if ort:
             if not os.path.exists(onnx_path):
                 export_onnx(module, inputs, onnx_path)
             ort_ms, ort_out = time_ort(onnx_path, inputs, run_dir, args)

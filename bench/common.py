@@ -54,6 +54,21 @@ def kiln_run_ms(model, inputs, threads, warmup, iterations, output_dir, env=None
     return float(re.search(r"median ([0-9.]+) ms", run.stdout + run.stderr).group(1))
 
 
+def kiln_generate(model, prompt_ids, tokens, threads):
+    """Greedy `kiln-run --generate` of `tokens` tokens after `prompt_ids`:
+    (the generated ids, kiln-run's median decode ms/token, or None when it
+    reports none)."""
+    import re
+    import subprocess
+    run = subprocess.run(
+        [tool("kiln-run"), model, "--threads", str(threads), "--generate",
+         str(tokens), "--prompt-ids", ",".join(map(str, prompt_ids))],
+        check=True, capture_output=True, text=True, env=kiln_env)
+    ids = [int(t) for t in re.findall(r"-?\d+", run.stdout.strip().splitlines()[-1])]
+    step = re.search(r"median ([0-9.]+) ms/token", run.stderr)
+    return ids, float(step.group(1)) if step else None
+
+
 def torch_median_ms(fn, warmup, iterations):
     """The median wall ms of `fn()` over `iterations` calls after `warmup`,
     with autograd off (PyTorch is imported only by the scripts that time it)."""

@@ -20,13 +20,12 @@ Prints medians over rounds and the unfused/fused ratio (> 1: fusion helps).
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import tempfile
 import time
 
-from common import kiln_env, kiln_run_ms, tool  # noqa: E402
+from common import kiln_generate, kiln_run_ms, tool  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -36,16 +35,9 @@ BUILDS = {"fused": ["--fuse-epilogue"],
           "unfused": ["--no-fuse-qkv", "--no-fuse-gated-ffn"]}
 
 
-def run(command):
-    return subprocess.run(command, check=True, capture_output=True, text=True,
-                          env=kiln_env)
-
-
 def decode_ms(model, args):
-    prompt = ",".join(str(i % 2000 + 1) for i in range(args.prompt))
-    result = run([tool("kiln-run"), model, "--threads", str(args.threads),
-                  "--generate", str(args.tokens), "--prompt-ids", prompt])
-    return float(re.search(r"median ([0-9.]+) ms/token", result.stderr).group(1))
+    prompt = [i % 2000 + 1 for i in range(args.prompt)]
+    return kiln_generate(model, prompt, args.tokens, args.threads)[1]
 
 
 def main():

@@ -21,13 +21,12 @@ ratio, and the weight bytes streamed per token in GB/s.
 import argparse
 import math
 import os
-import re
 import statistics
 import subprocess
 import tempfile
 import time
 
-from common import kiln_env, tool  # noqa: E402
+from common import kiln_generate, tool  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -89,16 +88,6 @@ class TorchDecoder:
                 times.append((time.perf_counter() - start) * 1e3)
                 ids.append(int(logits.argmax()))
         return ids, times
-
-
-def kiln_generate(model, prompt, tokens, threads):
-    result = subprocess.run(
-        [tool("kiln-run"), model, "--threads", str(threads), "--generate",
-         str(tokens), "--prompt-ids", ",".join(map(str, prompt))],
-        check=True, capture_output=True, text=True, env=kiln_env)
-    ids = [int(t) for t in re.findall(r"-?\d+", result.stdout.strip().splitlines()[-1])]
-    ms = float(re.search(r"median ([0-9.]+) ms/token", result.stderr).group(1))
-    return ids, ms
 
 
 def main():

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 
-from common import kiln_env, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
+from common import kiln_env, kiln_generate, tool, torch_median_ms  # noqa: E402  (sets the peers' environment)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -97,13 +97,9 @@ def bench(family, args, workdir):
             f"   kiln {k:8.2f} ms   torch {t:8.2f} ms   torch/kiln {t / k:5.2f}x"
             f"   max abs err {err:.1e}")
     if family != "bert":
-        run = subprocess.run([tool("kiln-run"), out, "--threads", str(args.threads),
-                              "--generate", "64", "--prompt-ids", "1,2,3"],
-                             check=True, capture_output=True, text=True,
-                             env=kiln_env)
-        step = re.search(r"median ([0-9.]+) ms/token", run.stderr)
-        if step:
-            line += f"   decode {float(step.group(1)):.3f} ms/token"
+        _, step_ms = kiln_generate(out, [1, 2, 3], 64, args.threads)
+        if step_ms is not None:
+            line += f"   decode {step_ms:.3f} ms/token"
     print(line, flush=True)
 
 

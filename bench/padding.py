@@ -79,6 +79,22 @@ const fs = require('fs');
 """
 
 
+def have_ort(ort_dir):
+    """Whether `ort_dir`'s node_modules holds onnxruntime-node."""
+    return bool(ort_dir) and os.path.isdir(
+        os.path.join(ort_dir, "node_modules", "onnxruntime-node"))
+
+
+def bert_base_folder(workdir, layers):
+    """(folder, config) of the BERT-base shaped checkpoint (random weights,
+    fixed seed) under `workdir`, written unless it is there already."""
+    hf_dir = os.path.join(workdir, "bert-base")
+    config = dict(BASE, num_hidden_layers=layers)
+    if not os.path.exists(os.path.join(hf_dir, "config.json")):
+        bundled.write_model(hf_dir, "bert", seed=0, pooler=False, **config)
+    return hf_dir, config
+
+
 def batches(seed=3):
     """(label, lengths, padded length). Seed 3 draws 547 real tokens, close to
     the 546 of ../shared/BENCHMARKING.md's ONNX Runtime baseline."""
@@ -163,14 +179,10 @@ def main():
     parser.add_argument("--workdir", help="keep the models here (default: a temp dir)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    have_ort = bool(args.ort_dir) and os.path.isdir(
-        os.path.join(args.ort_dir, "node_modules", "onnxruntime-node"))
+    ort = have_ort(args.ort_dir)
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="kiln-padding-")
-    hf_dir = os.path.join(workdir, "bert-base")
-    config = dict(BASE, num_hidden_layers=args.layers)
-    if not os.path.exists(os.path.join(hf_dir, "config.json")):
-        bundled.write_model(hf_dir, "bert", seed=0, pooler=False, **config)
+    hf_dir, config = bert_base_folder(workdir, args.layers)
     models = {}
     for name, flag in (("packed", "--remove-padding"), ("padded", "--no-remove-padding")):
         models[name] = os.path.join(workdir, f"kiln-{name}")
@@ -186,7 +198,7 @@ def main():
           f"{args.iterations} runs after {args.warmup} warmup")
     print(f"# PyTorch {torch.__version__} (OPENBLAS_CORETYPE="
           f"{os.environ['OPENBLAS_CORETYPE']}, OMP_WAIT_POLICY=PASSIVE); "
-          + ("ONNX Runtime: onnxruntime-node" if have_ort else
+          + ("ONNX Runtime: onnxruntime-node" if ort else
              "ONNX Runtime: not found (give --ort-dir; see ../shared/BENCHMARKING.md)"))
     onnx_path = os.path.join(workdir, "bert-base.onnx")
     for label, lengths, seq in batches():
@@ -202,7 +214,7 @@ def main():
         mask = inputs["attention_mask"] != 0
         err = float(np.abs(packed_out[mask] - torch_out[mask]).max())
         ort_ms = None
-        if have_ort:
+        if ort:
             if not os.path.exists(onnx_path):
                 export_onnx(module, inputs, onnx_path)
             ort_ms, ort_out = time_ort(onnx_path, inputs, run_dir, args)

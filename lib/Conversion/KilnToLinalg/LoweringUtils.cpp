@@ -241,6 +241,45 @@ static Value buildQuantizedMatmul(OpBuilder &b, Location loc, Value lhs,
   return generic.getResult(0);
 }
 
+/// The reassociation between a rank-`rank` tensor and its view as a matrix
+/// [rows, last dim]: {{0, 1}} for a vector (one row), the leading dims
+/// collapsed into rows otherwise; empty for a matrix.
+static SmallVector<ReassociationIndices> matrixReassociation(int64_t rank) {
+  if (rank == 1)
+    return {{0, 1}};
+  if (rank == 2)
+    return {};
+  ReassociationIndices lead;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    lead.push_back(i);
+  return {lead, {rank - 1}};
+}
+
+/// `value` (rank >= 1) viewed as the matrix [rows, last dim].
+static Value viewAsMatrix(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  SmallVector<ReassociationIndices> reassoc = matrixReassociation(rank);
+  ArrayRef<int64_t> shape = type.getShape();
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, shape[0]}, type.getElementType()),
+        value, reassoc,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               tensor::getMixedSize(b, loc, value, 0)});
+  int64_t rows = 1;
+  for (int64_t size : shape.drop_back())
+    rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
+               ? ShapedType::kDynamic
+               : rows * size;
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({rows, shape.back()}, type.getElementType()),
+      value, reassoc);
+}
+
 Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
                             Value weight, Value bias, WeightLayout layout,
                             Value residual) {
@@ -248,54 +287,13 @@ Value lowering::buildLinear(OpBuilder &b, Location loc, Value input,
   Type elementType = inType.getElementType();
   int64_t rank = inType.getRank();
   bool outIn = layout == WeightLayout::out_in;
-  int64_t k = inType.getShape().back();
   SmallVector<OpFoldResult> inSizes = getSizes(b, loc, input);
   OpFoldResult n = tensor::getMixedSize(b, loc, weight, outIn ? 0 : 1);
 
   // View the input (and the residual) as [M, K] ([M, N]).
-  Value lhs = input;
-  SmallVector<ReassociationIndices> reassoc;
-  Value residual2d = residual;
-  if (rank == 1) {
-    reassoc = {{0, 1}};
-    lhs = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({1, k}, elementType), input, reassoc,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), inSizes[0]});
-    if (residual) {
-      auto resType = cast<RankedTensorType>(residual.getType());
-      residual2d = tensor::ExpandShapeOp::create(
-          b, loc,
-          RankedTensorType::get({1, resType.getDimSize(0)}, elementType),
-          residual, reassoc,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                                 tensor::getMixedSize(b, loc, residual, 0)});
-    }
-  } else if (rank > 2) {
-    ReassociationIndices lead;
-    int64_t m = 1;
-    for (int64_t i = 0; i < rank - 1; ++i) {
-      lead.push_back(i);
-      int64_t size = inType.getDimSize(i);
-      m = ShapedType::isDynamic(size) || ShapedType::isDynamic(m)
-              ? ShapedType::kDynamic
-              : m * size;
-    }
-    reassoc = {lead, {rank - 1}};
-    lhs = tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get({m, k}, elementType), input, reassoc);
-    if (residual) {
-      ArrayRef<int64_t> shape =
-          cast<RankedTensorType>(residual.getType()).getShape();
-      int64_t rows = 1;
-      for (int64_t size : shape.drop_back())
-        rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
-                   ? ShapedType::kDynamic
-                   : rows * size;
-      residual2d = tensor::CollapseShapeOp::create(
-          b, loc, RankedTensorType::get({rows, shape.back()}, elementType),
-          residual, reassoc);
-    }
-  }
+  SmallVector<ReassociationIndices> reassoc = matrixReassociation(rank);
+  Value lhs = viewAsMatrix(b, loc, input);
+  Value residual2d = residual ? viewAsMatrix(b, loc, residual) : Value();
 
   // Start from the residual and the broadcast bias so that the matmul
   // accumulates onto them.
@@ -383,26 +381,29 @@ Value lowering::dropLeadingUnitDim(OpBuilder &b, Location loc, Value value) {
       value, reassoc);
 }
 
-Value lowering::sliceDim0(OpBuilder &b, Location loc, Value value,
-                          OpFoldResult offset, OpFoldResult size) {
+/// Slices `[offset, offset + size)` of dim `dim` of `value`, keeping all
+/// other dims whole.
+static Value sliceDim(OpBuilder &b, Location loc, Value value, int64_t dim,
+                      OpFoldResult offset, OpFoldResult size) {
   SmallVector<OpFoldResult> sizes = getSizes(b, loc, value);
   int64_t rank = sizes.size();
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
   SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-  offsets[0] = offset;
-  sizes[0] = size;
+  offsets[dim] = offset;
+  sizes[dim] = size;
   return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
+}
+
+Value lowering::sliceDim0(OpBuilder &b, Location loc, Value value,
+                          OpFoldResult offset, OpFoldResult size) {
+  return sliceDim(b, loc, value, 0, offset, size);
 }
 
 Value lowering::sliceLastDim(OpBuilder &b, Location loc, Value value,
                              int64_t offset, int64_t size) {
-  SmallVector<OpFoldResult> sizes = getSizes(b, loc, value);
-  int64_t rank = sizes.size();
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
-  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-  offsets.back() = b.getIndexAttr(offset);
-  sizes.back() = b.getIndexAttr(size);
-  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
+  return sliceDim(b, loc, value,
+                  cast<RankedTensorType>(value.getType()).getRank() - 1,
+                  b.getIndexAttr(offset), b.getIndexAttr(size));
 }
 
 Value lowering::insertDim0(OpBuilder &b, Location loc, Value source, Value dest,
